@@ -1,0 +1,75 @@
+"""jobregistry: named background jobs for every Django app, run by one RQ worker.
+
+The public API; apps import only from here.
+
+Example:
+    # myapp/apps.py
+    class MyAppConfig(AppConfig):
+        def ready(self):
+            from jobregistry import register_job_processor
+            from .jobs import send_email
+            register_job_processor("email:send", send_email)
+
+    # anywhere
+    from jobregistry import enqueue_job
+    enqueue_job("email:send", {"to": "ada@example.com"}, attempts=3,
+                backoff={"type": "exponential", "delay": 1000})
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    DuplicateJobProcessor,
+    InvalidJobData,
+    InvalidJobName,
+    InvalidJobOptions,
+    JobRegistryError,
+    PermanentJobError,
+    UnknownJobType,
+)
+from .registry import JobType, job_processor, register_job_processor, registry
+
+if TYPE_CHECKING:
+    from .context import JobContext
+    from .enqueue import enqueue_job
+    from .models import TERMINAL_STATUSES, JobRecord, JobStatus
+
+# These need the app registry (they touch models), so they load on first use; this lets
+# `from jobregistry import register_job_processor` run before Django has finished setting up.
+_LAZY = {
+    "enqueue_job": ".enqueue",
+    "JobContext": ".context",
+    "JobRecord": ".models",
+    "JobStatus": ".models",
+    "TERMINAL_STATUSES": ".models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "DuplicateJobProcessor",
+    "InvalidJobData",
+    "InvalidJobName",
+    "InvalidJobOptions",
+    "JobContext",
+    "JobRecord",
+    "JobRegistryError",
+    "JobStatus",
+    "JobType",
+    "PermanentJobError",
+    "UnknownJobType",
+    "enqueue_job",
+    "job_processor",
+    "register_job_processor",
+    "registry",
+]

@@ -1,0 +1,113 @@
+"""enqueue_job(): validate in the caller, write the record, hand the job to Redis after commit.
+
+Example:
+    >>> record = enqueue_job("email:send", {"to": "ada@example.com"},
+    ...                      attempts=3, backoff={"type": "exponential", "delay": 1000})
+    >>> record.status
+    'queued'
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .backoff import RetryPolicy
+from .errors import InvalidJobOptions
+from .models import JobRecord, JobStatus
+from .payload import to_json_payload
+from .registry import registry, validate_job_name
+from .transport import hand_over
+
+# RQ accepts letters, digits, '_' and '-' in job ids; the record's primary key holds 64.
+JOB_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def enqueue_job(
+    name: str,
+    data: Any,
+    *,
+    attempts: int = 1,
+    backoff: dict[str, Any] | None = None,
+    delay: int | timedelta | None = None,
+    queue: str | None = None,
+    job_id: str | None = None,
+) -> JobRecord:
+    """Enqueue job `name` with JSON `data`; returns its JobRecord.
+
+    attempts: tries in total (3 means up to 2 retries).
+    backoff: {"type": "exponential" | "fixed", "delay": ms}; exponential waits delay*2^(n-1) before retry n.
+    delay: milliseconds (or a timedelta) to postpone the first run.
+    queue: defaults to the queue the job type was registered with.
+    job_id: makes the call idempotent; a second call with the same id returns the first record.
+
+    The record is written in the caller's transaction; Redis sees the job only after commit.
+    """
+    job_type = registry.get(validate_job_name(name))
+    payload = to_json_payload(data)
+    policy = RetryPolicy.build(attempts, backoff)
+    queue_name = _check_queue(queue or job_type.queue)
+    run_at = _run_at(delay)
+    if job_id is None:
+        job_id = uuid.uuid4().hex
+    elif not isinstance(job_id, str) or not JOB_ID_PATTERN.fullmatch(job_id):
+        raise InvalidJobOptions(f"job_id must be 1 to 64 letters, digits, '_' or '-', got {job_id!r}.")
+
+    with transaction.atomic():
+        existing = JobRecord.objects.filter(pk=job_id).first()
+        if existing is not None:
+            return _same_job(existing, name)
+        try:
+            with transaction.atomic():  # a savepoint, so a lost race leaves the caller's transaction usable
+                record = JobRecord.objects.create(
+                    id=job_id,
+                    name=name,
+                    queue=queue_name,
+                    data=payload,
+                    status=JobStatus.SCHEDULED if run_at else JobStatus.QUEUED,
+                    max_attempts=policy.attempts,
+                    backoff=policy.backoff,
+                    scheduled_for=run_at,
+                )
+        except IntegrityError:
+            return _same_job(JobRecord.objects.get(pk=job_id), name)
+        # robust: the caller's work is committed by now; a failed hand-over must not raise into it.
+        transaction.on_commit(partial(hand_over, record), robust=True)
+    return record
+
+
+def _same_job(existing: JobRecord, name: str) -> JobRecord:
+    if existing.name != name:
+        raise InvalidJobOptions(
+            f"job_id {existing.pk!r} is already used by a {existing.name!r} job; cannot reuse it for {name!r}."
+        )
+    return existing
+
+
+def _check_queue(queue: str) -> str:
+    if queue not in settings.RQ_QUEUES:
+        raise InvalidJobOptions(
+            f"Unknown queue {queue!r}; configured queues (JOB_QUEUES): {', '.join(settings.RQ_QUEUES)}."
+        )
+    return queue
+
+
+def _run_at(delay: int | timedelta | None):
+    if delay is None:
+        return None
+    if isinstance(delay, timedelta):
+        delay_ms = delay.total_seconds() * 1000
+    elif isinstance(delay, int) and not isinstance(delay, bool):
+        delay_ms = delay
+    else:
+        raise InvalidJobOptions(f"delay must be milliseconds (int) or a timedelta, got {delay!r}.")
+    if delay_ms < 0:
+        raise InvalidJobOptions(f"delay must not be negative, got {delay!r}.")
+    return timezone.now() + timedelta(milliseconds=delay_ms) if delay_ms else None

@@ -1,0 +1,40 @@
+"""Exceptions raised by jobregistry, all subclasses of JobRegistryError.
+
+Example:
+    >>> try:
+    ...     enqueue_job("nope:nothing", {})
+    ... except UnknownJobType as exc:
+    ...     print(exc)
+"""
+
+
+class JobRegistryError(Exception):
+    """Base class of every error jobregistry raises on purpose."""
+
+
+class InvalidJobName(JobRegistryError, ValueError):
+    """A job name does not follow the `<feature>:<action>` rule."""
+
+
+class DuplicateJobProcessor(JobRegistryError):
+    """A second, different function was registered under a name already taken."""
+
+
+class UnknownJobType(JobRegistryError, LookupError):
+    """No processor is registered under the requested name."""
+
+
+class InvalidJobData(JobRegistryError, TypeError):
+    """A payload (or a result) is not made of JSON values."""
+
+
+class InvalidJobOptions(JobRegistryError, ValueError):
+    """attempts, backoff, delay, queue or job_id are out of range or malformed."""
+
+
+class PermanentJobError(JobRegistryError):
+    """Raise from a processor to fail the job at once, skipping any retries left.
+
+    Example:
+        >>> raise PermanentJobError("upload 42 no longer exists")
+    """

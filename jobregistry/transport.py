@@ -1,0 +1,68 @@
+"""Hands a committed JobRecord to Redis as an RQ job.
+
+Everything RQ needs is read from the record, so a record that could not be handed over at
+commit time (Redis down) can be handed over again later from the database alone.
+
+Example:
+    >>> hand_over(record)   # normally called from transaction.on_commit by enqueue_job()
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import django_rq
+from redis.exceptions import RedisError
+from rq.job import Retry
+
+from . import records
+from .backoff import RetryPolicy
+from .models import JobRecord
+
+logger = logging.getLogger(__name__)
+
+# The function every RQ job runs; it finds the processor by name in the registry.
+DISPATCH_FUNC = "jobregistry.runner.run_job"
+RESULT_TTL_SECONDS = 24 * 3600  # Redis keeps results a day; the database keeps them for good.
+
+
+def rq_retry_for(policy: RetryPolicy) -> Retry | None:
+    """RQ's Retry for `policy`, or None for a single attempt.
+
+    RQ's ScheduledJobRegistry scores jobs in whole seconds and truncates, so a job due at
+    12.9 s may run at 12.0 s. One extra second per interval guarantees the full backoff.
+    """
+    if policy.attempts <= 1:
+        return None
+    intervals = [(ms / 1000 + 1) if ms else 0 for ms in policy.delays_ms()]
+    return Retry(max=policy.attempts - 1, interval=intervals)
+
+
+def ceil_to_second(moment: datetime) -> datetime:
+    """Round up to a whole second, for the same truncation as above."""
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
+
+
+def hand_over(record: JobRecord) -> bool:
+    """Put `record` on its RQ queue (or schedule it); on a Redis error mark it pending. True if sent."""
+    policy = RetryPolicy.build(record.max_attempts, record.backoff)
+    queue = django_rq.get_queue(record.queue)
+    options = {
+        "job_id": record.id,
+        "retry": rq_retry_for(policy),
+        "result_ttl": RESULT_TTL_SECONDS,
+        "description": f"{record.name} {record.id}",
+    }
+    try:
+        if record.scheduled_for is not None:
+            queue.enqueue_at(ceil_to_second(record.scheduled_for), DISPATCH_FUNC, record.name, record.data, **options)
+        else:
+            queue.enqueue(DISPATCH_FUNC, record.name, record.data, **options)
+    except RedisError as exc:
+        reason = f"Redis refused the job at commit time ({type(exc).__name__}: {exc}); it is kept as pending."
+        logger.error("Job %s (%s): %s", record.id, record.name, reason)
+        records.mark_pending(record.id, reason)
+        return False
+    return True

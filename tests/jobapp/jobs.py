@@ -1,0 +1,37 @@
+"""Processors the tests enqueue; each one shows one behaviour of the worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobregistry import JobContext, PermanentJobError
+
+
+def echo(job: JobContext) -> dict[str, Any]:
+    """Return the payload and where it ran."""
+    return {"echo": job.data, "attempt": job.attempt, "queue": job.queue}
+
+
+def flaky(job: JobContext) -> dict[str, Any]:
+    """Fail until attempt `succeed_on`, then succeed."""
+    if job.attempt < job.data["succeed_on"]:
+        raise RuntimeError(f"flaky failure on attempt {job.attempt}")
+    return {"succeeded_on": job.attempt}
+
+
+def always_fail(job: JobContext) -> None:
+    raise ValueError(f"always fails ({job.data.get('marker', '')})")
+
+
+def progress(job: JobContext) -> str:
+    job.set_progress(40, "reading")
+    job.set_progress(80, "writing")
+    return "done"
+
+
+def bad_result(job: JobContext) -> Any:
+    return {"not json": {1, 2, 3}}
+
+
+def permanent(job: JobContext) -> None:
+    raise PermanentJobError("this cannot work, do not retry")

@@ -1,0 +1,34 @@
+"""Settings for the test suite: the project's settings, pointed at test services.
+
+TEST_DATABASE_URL (default: a SQLite file in the checkout) and TEST_REDIS_URL (default: DB 15 of
+the local Redis) are set here, before the project's settings read the environment, so a
+developer's .env or REDIS_URL can never send tests at real data.
+"""
+
+import os
+from pathlib import Path
+
+_BASE = Path(__file__).resolve().parent.parent
+_SQLITE_PATH = _BASE / ".test-db.sqlite3"
+
+os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL", f"sqlite:///{_SQLITE_PATH}")
+os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ["JOB_QUEUES"] = "default,low"
+os.environ["SECRET_KEY"] = "tests-only-secret-key-not-for-production-0123456789abcdef"
+os.environ["DEBUG"] = "false"
+os.environ.setdefault("MEDIA_ROOT", str(_BASE / ".test-media"))
+
+from jobsite.settings import *  # noqa: E402,F403
+from jobsite.settings import DATABASES, INSTALLED_APPS  # noqa: E402
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.jobapp"]
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # One file for the test run and the worker processes it starts (an in-memory DB is per process).
+    _db["TEST"] = {"NAME": str(_SQLITE_PATH)}
+elif os.environ.get("JOBSITE_TEST_WORKER") == "1":
+    # A worker started by the tests must use the test database pytest-django created.
+    _db["NAME"] = _db.get("TEST", {}).get("NAME") or f"test_{_db['NAME']}"

@@ -1,0 +1,156 @@
+"""enqueue_job(): refusals in the caller, the record, and the hand-over to Redis after commit.
+
+Jobs here are delayed by an hour where the test reads Redis, so a running worker cannot take
+them away mid-test; the worker's behaviour is tested in test_worker.py.
+"""
+
+import dataclasses
+import datetime
+import json
+import uuid
+import zlib
+
+import pytest
+from django.db import transaction
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry
+
+from jobregistry import (
+    InvalidJobData,
+    InvalidJobName,
+    InvalidJobOptions,
+    JobRecord,
+    JobStatus,
+    UnknownJobType,
+    enqueue_job,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+AN_HOUR_MS = 3_600_000
+
+
+def job_id() -> str:
+    return f"t-{uuid.uuid4().hex}"
+
+
+def test_a_bad_name_is_refused_with_the_rule():
+    with pytest.raises(InvalidJobName, match=r"Invalid job name 'Email.Send'.*<feature>:<action>"):
+        enqueue_job("Email.Send", {})
+    assert not JobRecord.objects.exists()
+
+
+def test_an_unknown_name_is_refused_in_the_caller():
+    with pytest.raises(UnknownJobType, match=r"Unknown job type 'email:send'; registered job types: .*test:echo"):
+        enqueue_job("email:send", {"to": "ada@example.com"})
+    assert not JobRecord.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "pattern"),
+    [
+        ({"when": datetime.datetime(2026, 1, 1)}, r"data\['when'\] is a datetime\.datetime"),
+        ({"nested": {"ids": [1, 2, {3}]}}, r"data\['nested'\]\['ids'\]\[2\] is a builtins\.set"),
+        ({"blob": b"\x00\x01"}, r"data\['blob'\] is a builtins\.bytes"),
+        ({1: "int key"}, r"data has the key 1 of type int; JSON object keys must be strings"),
+        ({"ratio": float("nan")}, r"data\['ratio'\] is nan, which JSON cannot represent"),
+        ({"obj": object()}, r"data\['obj'\] is a builtins\.object"),
+        (["a", "list"], r"must be a dict of JSON values \(or a dataclass instance\), got list"),
+        ("a string", r"got str"),
+        (None, r"got NoneType"),
+    ],
+)
+def test_non_json_data_is_refused_naming_the_field(data, pattern):
+    with pytest.raises(InvalidJobData, match=pattern):
+        enqueue_job("test:echo", data)
+    assert not JobRecord.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "pattern"),
+    [
+        ({"attempts": 0}, r"attempts must be an integer from 1 to 100"),
+        ({"attempts": "3"}, r"attempts must be an integer"),
+        ({"backoff": {"type": "linear", "delay": 10}}, r"backoff type must be one of \('exponential', 'fixed'\)"),
+        ({"backoff": {"type": "fixed", "delay": -1}}, r"backoff delay must be a non-negative integer"),
+        ({"backoff": {"kind": "fixed"}}, r"backoff must be a dict like"),
+        ({"backoff": 1000}, r"backoff must be a dict like"),
+        ({"delay": -5}, r"delay must not be negative"),
+        ({"delay": "soon"}, r"delay must be milliseconds"),
+        ({"queue": "nope"}, r"Unknown queue 'nope'; configured queues \(JOB_QUEUES\): default, low"),
+        ({"job_id": "has:colon"}, r"job_id must be 1 to 64 letters, digits"),
+        ({"job_id": "x" * 65}, r"job_id must be 1 to 64"),
+    ],
+)
+def test_bad_options_are_refused(options, pattern):
+    with pytest.raises(InvalidJobOptions, match=pattern):
+        enqueue_job("test:echo", {}, **options)
+    assert not JobRecord.objects.exists()
+
+
+def test_a_dataclass_payload_becomes_a_dict():
+    @dataclasses.dataclass
+    class Payload:
+        upload_id: int
+        mime: str
+
+    record = enqueue_job("test:echo", Payload(7, "image/png"), delay=AN_HOUR_MS)
+    assert JobRecord.objects.get(pk=record.pk).data == {"upload_id": 7, "mime": "image/png"}
+
+
+def test_the_record_is_written_and_the_job_reaches_redis_as_json(redis_conn):
+    record = enqueue_job(
+        "test:echo", {"n": 1}, attempts=3, backoff={"type": "exponential", "delay": 1000}, delay=AN_HOUR_MS
+    )
+    stored = JobRecord.objects.get(pk=record.pk)
+    assert stored.status == JobStatus.SCHEDULED
+    assert (stored.name, stored.queue, stored.max_attempts, stored.attempts) == ("test:echo", "default", 3, 0)
+    assert stored.backoff == {"type": "exponential", "delay": 1000}
+
+    raw = redis_conn.hget(f"rq:job:{record.pk}", "data")
+    func, _instance, args, _kwargs = json.loads(zlib.decompress(raw))  # JSON, not pickle
+    assert func == "jobregistry.runner.run_job"
+    assert args == ["test:echo", {"n": 1}]
+    assert record.pk in ScheduledJobRegistry("default", connection=redis_conn).get_job_ids()
+
+
+def test_a_rolled_back_transaction_leaves_neither_record_nor_job(redis_conn):
+    the_id = job_id()
+    with pytest.raises(RuntimeError, match="caller failed"), transaction.atomic():
+        enqueue_job("test:echo", {"n": 1}, job_id=the_id)
+        assert JobRecord.objects.filter(pk=the_id).exists()  # visible inside the transaction
+        assert not Job.exists(the_id, connection=redis_conn)  # but not handed over yet
+        raise RuntimeError("caller failed")
+    assert not JobRecord.objects.filter(pk=the_id).exists()
+    assert not Job.exists(the_id, connection=redis_conn)
+
+
+def test_the_job_reaches_redis_only_after_commit(redis_conn):
+    the_id = job_id()
+    with transaction.atomic():
+        enqueue_job("test:echo", {}, job_id=the_id, delay=AN_HOUR_MS)
+        assert not Job.exists(the_id, connection=redis_conn)
+    assert Job.exists(the_id, connection=redis_conn)
+
+
+def test_the_same_job_id_twice_makes_one_job(redis_conn):
+    the_id = job_id()
+    first = enqueue_job("test:echo", {"n": 1}, job_id=the_id, delay=AN_HOUR_MS)
+    second = enqueue_job("test:echo", {"n": 2}, job_id=the_id, delay=AN_HOUR_MS)
+    assert first.pk == second.pk == the_id
+    assert JobRecord.objects.filter(pk=the_id).count() == 1
+    assert JobRecord.objects.get(pk=the_id).data == {"n": 1}
+    scheduled = ScheduledJobRegistry("default", connection=redis_conn).get_job_ids()
+    assert scheduled.count(the_id) == 1
+
+
+def test_a_job_id_taken_by_another_job_type_is_refused():
+    the_id = job_id()
+    enqueue_job("test:echo", {}, job_id=the_id, delay=AN_HOUR_MS)
+    with pytest.raises(InvalidJobOptions, match=r"already used by a 'test:echo' job; cannot reuse it for 'test:low'"):
+        enqueue_job("test:low", {}, job_id=the_id)
+
+
+def test_the_job_types_queue_is_the_default(redis_conn):
+    record = enqueue_job("test:low", {}, delay=AN_HOUR_MS)
+    assert record.queue == "low"
+    assert record.pk in ScheduledJobRegistry("low", connection=redis_conn).get_job_ids()

@@ -1,0 +1,137 @@
+"""The worker: a real `manage.py rqworker` process runs what enqueue_job() hands to Redis.
+
+Every test here waits for the worker through the database, the way the admin and API see jobs.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import transaction
+from rq import Queue
+
+from jobregistry import TERMINAL_STATUSES, JobRecord, JobStatus, enqueue_job
+from jobregistry.models import JobAttempt
+
+from .waiting import wait_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+
+def wait_for_end(record_id: str, timeout: float = 60) -> JobRecord:
+    def ended():
+        record = JobRecord.objects.filter(pk=record_id).first()
+        return record if record is not None and record.status in TERMINAL_STATUSES else None
+
+    return wait_until(ended, timeout=timeout, what=f"job {record_id} to end")
+
+
+def test_a_registered_job_runs_and_its_record_ends_finished(worker):
+    record = enqueue_job("test:echo", {"greeting": "hello"})
+    done = wait_for_end(record.pk)
+    assert done.status == JobStatus.FINISHED
+    assert done.result == {"echo": {"greeting": "hello"}, "attempt": 1, "queue": "default"}
+    assert (done.attempts, done.max_attempts, done.progress) == (1, 1, 100)
+    assert done.worker_name == worker.name
+    assert done.enqueued_at <= done.started_at <= done.finished_at
+    assert done.error_type == "" and done.error_traceback == ""
+
+
+def test_a_job_on_another_queue_runs_on_the_worker_started_without_queue_names(worker):
+    record = enqueue_job("test:low", {"n": 1})
+    done = wait_for_end(record.pk)
+    assert done.status == JobStatus.FINISHED
+    assert done.result["queue"] == "low"
+
+
+def test_retries_with_exponential_backoff_end_finished_after_three_attempts(worker):
+    record = enqueue_job("test:flaky", {"succeed_on": 3}, attempts=3, backoff={"type": "exponential", "delay": 1000})
+    done = wait_for_end(record.pk)
+    assert done.status == JobStatus.FINISHED, done.error_traceback
+    assert done.result == {"succeeded_on": 3}
+    assert done.attempts == 3
+
+    tries = list(JobAttempt.objects.filter(record=done).order_by("started_at"))
+    assert [(t.number, t.outcome) for t in tries] == [(1, "failed"), (2, "failed"), (3, "finished")]
+    assert "flaky failure on attempt 1" in tries[0].error_message
+    gap_1 = (tries[1].started_at - tries[0].finished_at).total_seconds()
+    gap_2 = (tries[2].started_at - tries[1].finished_at).total_seconds()
+    print(f"backoff gaps: {gap_1:.2f} s before retry 1 (asked 1 s), {gap_2:.2f} s before retry 2 (asked 2 s)")
+    assert gap_1 >= 1.0
+    assert gap_2 >= 2.0
+
+
+def test_a_job_that_always_fails_ends_failed_with_its_traceback(worker):
+    marker = uuid.uuid4().hex
+    record = enqueue_job("test:always-fail", {"marker": marker}, attempts=2, backoff={"type": "fixed", "delay": 0})
+    done = wait_for_end(record.pk)
+    assert done.status == JobStatus.FAILED
+    assert (done.attempts, done.max_attempts) == (2, 2)
+    assert done.error_type == "builtins.ValueError"
+    assert done.error_message == f"always fails ({marker})"
+    assert "Traceback (most recent call last)" in done.error_traceback
+    assert "in always_fail" in done.error_traceback
+    assert done.data == {"marker": marker}  # the payload is kept for a retry
+    assert JobAttempt.objects.filter(record=done, outcome="failed").count() == 2
+
+
+def test_a_permanent_error_skips_the_remaining_attempts(worker):
+    record = enqueue_job("test:permanent", {}, attempts=5)
+    done = wait_for_end(record.pk)
+    assert done.status == JobStatus.FAILED
+    assert done.attempts == 1
+    assert done.error_message == "this cannot work, do not retry"
+
+
+def test_progress_is_recorded_and_a_finished_job_shows_100(worker):
+    record = enqueue_job("test:progress", {})
+    done = wait_for_end(record.pk)
+    assert done.status == JobStatus.FINISHED
+    assert done.result == "done"
+    assert done.progress == 100
+
+
+def test_a_result_that_is_not_json_fails_the_job_with_the_field_named(worker):
+    record = enqueue_job("test:bad-result", {}, attempts=3)
+    done = wait_for_end(record.pk)
+    assert done.status == JobStatus.FAILED
+    assert done.attempts == 1  # a processor bug is not worth retrying
+    assert "result['not json'] is a builtins.set" in done.error_message
+
+
+def test_a_delayed_job_waits_then_runs(worker):
+    record = enqueue_job("test:echo", {}, delay=1500)
+    assert JobRecord.objects.get(pk=record.pk).status == JobStatus.SCHEDULED
+    done = wait_for_end(record.pk)
+    assert done.status == JobStatus.FINISHED
+    waited = (done.started_at - done.enqueued_at).total_seconds()
+    print(f"delayed job: asked 1.5 s, started after {waited:.2f} s")
+    assert waited >= 1.5
+
+
+def test_a_job_enqueued_in_a_transaction_runs_after_commit(worker):
+    with transaction.atomic():
+        record = enqueue_job("test:echo", {"in": "transaction"})
+        # Still uncommitted: nothing has reached Redis, so the worker cannot have started it.
+        assert JobRecord.objects.get(pk=record.pk).status == JobStatus.QUEUED
+    assert wait_for_end(record.pk).status == JobStatus.FINISHED
+
+
+def test_the_same_job_id_twice_runs_once(worker):
+    the_id = f"once-{uuid.uuid4().hex}"
+    enqueue_job("test:echo", {"n": 1}, job_id=the_id)
+    enqueue_job("test:echo", {"n": 1}, job_id=the_id)
+    done = wait_for_end(the_id)
+    enqueue_job("test:echo", {"n": 1}, job_id=the_id)  # after it finished, too
+    assert done.status == JobStatus.FINISHED
+    assert JobAttempt.objects.filter(record_id=the_id).count() == 1
+
+
+def test_a_raw_rq_job_naming_an_unknown_processor_fails_with_that_reason(worker, redis_conn):
+    queue = Queue("default", connection=redis_conn, serializer="rq.serializers.JSONSerializer")
+    job = queue.enqueue("jobregistry.runner.run_job", "nobody:registered", {"x": 1})
+    done = wait_for_end(job.id)
+    assert done.status == JobStatus.FAILED
+    assert done.error_type == "jobregistry.errors.UnknownJobType"
+    assert "Unknown job type 'nobody:registered'" in done.error_message
