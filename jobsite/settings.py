@@ -106,11 +106,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "jobsite" / "static"]
 # Uploaded files live here but are never served from a public URL: views check ownership first.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "uploads:list"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Jobs -----------------------------------------------------------------------------------
@@ -130,7 +131,10 @@ RQ = {
 # --- Uploads and OCR ------------------------------------------------------------------------
 OCR_ENABLED: bool = env.bool("OCR_ENABLED", default=False)
 OCR_LANG: str = env.str("OCR_LANG", default="eng")
+OCR_TESSERACT_CMD: str = env.str("OCR_TESSERACT_CMD", default="tesseract")
 UPLOAD_MAX_BYTES: int = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+# Decoding cost grows with pixels, not bytes: a 50 kB PNG can claim 100,000 x 100,000 pixels.
+UPLOAD_MAX_PIXELS: int = env.int("UPLOAD_MAX_PIXELS", default=40_000_000)
 
 LOGGING = {
     "version": 1,

@@ -1,9 +1,13 @@
-"""Top-level URLs: the admin (with django-rq's dashboard inside it) and the apps."""
+"""Top-level URLs: the uploads pages, sign-in, the admin (with django-rq's dashboard inside it)."""
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="uploads:list"), name="home"),
+    path("uploads/", include("uploads.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
 ]

@@ -7,6 +7,7 @@ worker is another process and sees only committed rows.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -24,6 +25,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 LOG_DIR = BASE_DIR / "test-artifacts"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def empty_test_media() -> None:
+    """Start each run with an empty test MEDIA_ROOT (shared with the workers the tests start)."""
+    media = Path(settings.MEDIA_ROOT)
+    assert media.name == ".test-media", f"refusing to empty {media}: not the test media folder"
+    shutil.rmtree(media, ignore_errors=True)
+    media.mkdir()
+
+
 @pytest.fixture(scope="session")
 def redis_conn() -> Redis:
     """The test Redis (TEST_REDIS_URL, DB 15 by default), emptied once per run."""
@@ -39,11 +49,17 @@ def redis_conn() -> Redis:
 class WorkerProcess:
     """A `manage.py rqworker` subprocess started by the tests."""
 
-    def __init__(self, *extra_args: str, name: str | None = None) -> None:
+    def __init__(self, *extra_args: str, name: str | None = None, env: dict[str, str] | None = None) -> None:
         self.name = name or f"test-worker-{uuid.uuid4().hex[:8]}"
         LOG_DIR.mkdir(exist_ok=True)
         self.log_path = LOG_DIR / f"{self.name}.log"
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "JOBSITE_TEST_WORKER": "1"}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "JOBSITE_TEST_WORKER": "1",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "rqworker", "--name", self.name, *extra_args],
@@ -82,8 +98,8 @@ def start_worker(django_db_setup, django_db_blocker, redis_conn) -> Iterator[Cal
     """Start workers on demand; all are stopped at the end of the run."""
     started: list[WorkerProcess] = []
 
-    def start(*extra_args: str) -> WorkerProcess:
-        worker = WorkerProcess(*extra_args)
+    def start(*extra_args: str, env: dict[str, str] | None = None) -> WorkerProcess:
+        worker = WorkerProcess(*extra_args, env=env)
         started.append(worker)
         worker.wait_ready(redis_conn)
         return worker
@@ -95,5 +111,8 @@ def start_worker(django_db_setup, django_db_blocker, redis_conn) -> Iterator[Cal
 
 @pytest.fixture(scope="session")
 def worker(start_worker) -> WorkerProcess:
-    """One long-running worker started with no arguments, exactly as the README runs it."""
-    return start_worker()
+    """One long-running worker started with no arguments, exactly as the README runs it.
+
+    It works the queues `default` and `low`; `isolated` is left to workers single tests start.
+    """
+    return start_worker(env={"TEST_JOB_QUEUES": "default,low"})

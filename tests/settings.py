@@ -13,7 +13,10 @@ _SQLITE_PATH = _BASE / ".test-db.sqlite3"
 
 os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL", f"sqlite:///{_SQLITE_PATH}")
 os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-os.environ["JOB_QUEUES"] = "default,low"
+# The worker the suite shares listens on default and low; `isolated` is for workers a single test
+# starts with special settings, so no other worker takes their jobs.
+os.environ["JOB_QUEUES"] = os.environ.get("TEST_JOB_QUEUES", "default,low,isolated")
+os.environ["OCR_ENABLED"] = "true"
 os.environ["SECRET_KEY"] = "tests-only-secret-key-not-for-production-0123456789abcdef"
 os.environ["DEBUG"] = "false"
 os.environ.setdefault("MEDIA_ROOT", str(_BASE / ".test-media"))
