@@ -26,12 +26,14 @@ from .errors import (
     InvalidJobName,
     InvalidJobOptions,
     JobRegistryError,
+    JobStateError,
     PermanentJobError,
     UnknownJobType,
 )
 from .registry import JobType, job_processor, register_job_processor, registry
 
 if TYPE_CHECKING:
+    from .actions import cancel_job, retry_job
     from .context import JobContext
     from .enqueue import enqueue_job
     from .models import TERMINAL_STATUSES, JobRecord, JobStatus
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 # `from jobregistry import register_job_processor` run before Django has finished setting up.
 _LAZY = {
     "enqueue_job": ".enqueue",
+    "retry_job": ".actions",
+    "cancel_job": ".actions",
     "JobContext": ".context",
     "JobRecord": ".models",
     "JobStatus": ".models",
@@ -64,12 +68,15 @@ __all__ = [
     "JobContext",
     "JobRecord",
     "JobRegistryError",
+    "JobStateError",
     "JobStatus",
     "JobType",
     "PermanentJobError",
     "UnknownJobType",
+    "cancel_job",
     "enqueue_job",
     "job_processor",
     "register_job_processor",
     "registry",
+    "retry_job",
 ]

@@ -39,6 +39,7 @@ def enqueue_job(
     delay: int | timedelta | None = None,
     queue: str | None = None,
     job_id: str | None = None,
+    owner: Any = None,
 ) -> JobRecord:
     """Enqueue job `name` with JSON `data`; returns its JobRecord.
 
@@ -47,6 +48,7 @@ def enqueue_job(
     delay: milliseconds (or a timedelta) to postpone the first run.
     queue: defaults to the queue the job type was registered with.
     job_id: makes the call idempotent; a second call with the same id returns the first record.
+    owner: the user the job acts for; a user who is not staff sees only the jobs they own.
 
     The record is written in the caller's transaction; Redis sees the job only after commit.
     """
@@ -75,6 +77,7 @@ def enqueue_job(
                     max_attempts=policy.attempts,
                     backoff=policy.backoff,
                     scheduled_for=run_at,
+                    owner=owner,
                 )
         except IntegrityError:
             return _same_job(JobRecord.objects.get(pk=job_id), name)

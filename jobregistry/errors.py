@@ -32,6 +32,10 @@ class InvalidJobOptions(JobRegistryError, ValueError):
     """attempts, backoff, delay, queue or job_id are out of range or malformed."""
 
 
+class JobStateError(JobRegistryError):
+    """The job is in a state that does not allow the action (e.g. retrying a finished job)."""
+
+
 class PermanentJobError(JobRegistryError):
     """Raise from a processor to fail the job at once, skipping any retries left.
 

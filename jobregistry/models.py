@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -24,6 +25,8 @@ class JobStatus(models.TextChoices):
 
 
 TERMINAL_STATUSES = frozenset({JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED})
+RETRYABLE_STATUSES = frozenset({JobStatus.FAILED, JobStatus.CANCELED})
+CANCELABLE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.RETRYING})
 # A worker may begin an attempt from these; STARTED is included because RQ re-runs a job whose
 # previous work horse died before it could record the outcome.
 RUNNABLE_STATUSES = frozenset(
@@ -35,6 +38,14 @@ class JobRecord(models.Model):
     id = models.CharField(primary_key=True, max_length=64, help_text="The RQ job id.")
     name = models.CharField(max_length=100, help_text="The job type, '<feature>:<action>'.")
     queue = models.CharField(max_length=64, default="default")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The user the job acts for, if any; non-staff users see only their own jobs.",
+    )
     data = models.JSONField(default=dict, help_text="The JSON payload the processor receives.")
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
 

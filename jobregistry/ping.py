@@ -12,4 +12,5 @@ from .context import JobContext
 
 
 def ping(job: JobContext) -> dict[str, Any]:
+    """Answer with the payload: a cheap check that workers run jobs."""
     return {"pong": job.data}

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 import django_rq
 from redis.exceptions import RedisError
-from rq.job import Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, Retry
 
 from . import records
 from .backoff import RetryPolicy
@@ -65,4 +66,18 @@ def hand_over(record: JobRecord) -> bool:
         logger.error("Job %s (%s): %s", record.id, record.name, reason)
         records.mark_pending(record.id, reason)
         return False
+    return True
+
+
+def remove_from_redis(queue_name: str, job_id: str) -> bool:
+    """Delete the RQ job `job_id` from Redis: its queue, its registries and its hash. True if it was there."""
+    queue = django_rq.get_queue(queue_name)
+    try:
+        job = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
+    except NoSuchJobError:
+        return False
+    except RedisError as exc:
+        logger.error("Job %s: could not remove it from Redis (%s); the record decides it will not run.", job_id, exc)
+        return False
+    job.delete(remove_from_queue=True)
     return True

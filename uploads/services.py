@@ -77,6 +77,7 @@ def request_ocr(upload: Upload) -> None:
         {"upload_id": upload.pk, "object_key": upload.object_key, "mime": upload.mime},
         attempts=OCR_ATTEMPTS,
         backoff=OCR_BACKOFF,
+        owner=upload.owner,
     )
     upload.ocr_status = OcrStatus.QUEUED
     upload.ocr_text = ""

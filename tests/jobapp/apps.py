@@ -18,4 +18,5 @@ class JobAppConfig(AppConfig):
         register_job_processor("test:progress", jobs.progress)
         register_job_processor("test:bad-result", jobs.bad_result)
         register_job_processor("test:permanent", jobs.permanent)
+        register_job_processor("test:needs-file", jobs.needs_file)
         register_job_processor("test:low", jobs.echo, queue="low")

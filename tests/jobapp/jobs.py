@@ -35,3 +35,9 @@ def bad_result(job: JobContext) -> Any:
 
 def permanent(job: JobContext) -> None:
     raise PermanentJobError("this cannot work, do not retry")
+
+
+def needs_file(job: JobContext) -> str:
+    """Fail until the file at `path` exists: a failure an operator can fix, then retry."""
+    with open(job.data["path"]) as handle:
+        return handle.read()

@@ -11,10 +11,8 @@
     el("ocr-text").textContent = state.ocr_text;
     el("ocr-error").textContent = state.ocr_error;
     el("ocr-error").hidden = !state.ocr_error;
-    if (state.job) {
-      el("ocr-progress").value = state.job.progress;
-      el("ocr-progress-message").textContent = state.job.progress_message;
-    }
+    if (state.job) el("ocr-progress").value = state.job.progress;
+    el("ocr-progress-message").textContent = state.job && !state.final ? state.job.progress_message : "";
     el("ocr-progress").hidden = state.final;
     root.dataset.final = String(state.final);
   }

@@ -1,0 +1,61 @@
+"""The uploads API: create (multipart, field `file`), list your own, read, delete.
+
+Another user's upload is a 404; staff may read and delete any upload by id.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ..models import OcrStatus, Upload
+from ..services import delete_upload
+from .serializers import UploadCreateSerializer, UploadSerializer
+
+
+class UploadFilter(django_filters.FilterSet):
+    ocr_status = django_filters.ChoiceFilter(choices=OcrStatus.choices)
+
+    class Meta:
+        model = Upload
+        fields = ("ocr_status",)
+
+
+class UploadViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Your uploads, newest first; filter with ?ocr_status=done."""
+
+    queryset = Upload.objects.none()  # for the schema generator; get_queryset() decides
+    serializer_class = UploadSerializer
+    filterset_class = UploadFilter
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self) -> QuerySet[Upload]:
+        uploads = Upload.objects.select_related("ocr_job").order_by("-created", "-pk")
+        user = self.request.user
+        if self.action == "list" or not user.is_staff:
+            uploads = uploads.filter(owner=user)
+        return uploads
+
+    @extend_schema(request={"multipart/form-data": UploadCreateSerializer}, responses={201: UploadSerializer})
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        """Upload an image; its text is read in the background when OCR is on."""
+        serializer = UploadCreateSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.save()
+        body = UploadSerializer(upload, context=self.get_serializer_context()).data
+        location = request.build_absolute_uri(f"{upload.pk}/")
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+    def perform_destroy(self, instance: Upload) -> None:
+        delete_upload(instance)
