@@ -37,19 +37,29 @@ class StartedAttempt:
 
 
 def start_attempt(
-    job_id: str, *, name: str, queue: str, data: dict[str, Any], worker_name: str, max_attempts: int = 1
+    job_id: str,
+    *,
+    name: str,
+    queue: str,
+    data: dict[str, Any],
+    worker_name: str,
+    max_attempts: int = 1,
+    create_missing: bool = True,
 ) -> StartedAttempt | None:
     """Mark the record started and log a new attempt; None if the record must not run.
 
     A job that reached Redis without enqueue_job() (a raw RQ job naming our dispatcher) gets its
-    record here, so it is still tracked. A canceled or already finished record is not run again.
+    record here (`create_missing`), so it is still tracked. A job enqueue_job() made whose record
+    has since been deleted does not run: the database decides. Nor does a canceled or finished one.
     """
     now = timezone.now()
     with transaction.atomic():
-        record, _ = JobRecord.objects.select_for_update().get_or_create(
-            id=job_id,
-            defaults={"name": name, "queue": queue, "data": data, "max_attempts": max_attempts},
-        )
+        record = JobRecord.objects.select_for_update().filter(pk=job_id).first()
+        if record is None:
+            if not create_missing:
+                logger.warning("Job %s (%s) has no record any more; not running it.", job_id, name)
+                return None
+            record = JobRecord.objects.create(id=job_id, name=name, queue=queue, data=data, max_attempts=max_attempts)
         if record.status not in RUNNABLE_STATUSES:
             logger.warning("Job %s (%s) is %s; not running it again.", job_id, name, record.status)
             return None

@@ -26,6 +26,7 @@ from .errors import InvalidJobData, JobRegistryError, PermanentJobError
 from .models import JobRecord
 from .payload import check_json_value
 from .registry import registry, validate_job_name
+from .transport import RECORD_META_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def run_job(name: Any, data: Any) -> Any:
         data=data if isinstance(data, dict) else {"raw": repr(data)[:1000]},
         worker_name=(rq_job.worker_name or "") if rq_job is not None else "",
         max_attempts=retries_left + 1,
+        create_missing=not (rq_job is not None and rq_job.meta.get(RECORD_META_KEY)),
     )
     if attempt is None:
         return None  # canceled or already done: nothing to run, nothing to retry

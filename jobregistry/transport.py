@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 # The function every RQ job runs; it finds the processor by name in the registry.
 DISPATCH_FUNC = "jobregistry.runner.run_job"
+RECORD_META_KEY = "jobregistry_record"
 RESULT_TTL_SECONDS = 24 * 3600  # Redis keeps results a day; the database keeps them for good.
 
 
@@ -52,6 +53,8 @@ def hand_over(record: JobRecord) -> bool:
     queue = django_rq.get_queue(record.queue)
     options = {
         "job_id": record.id,
+        # Tells the worker a record was written first; if it is gone, the job must not run.
+        "meta": {RECORD_META_KEY: True},
         "retry": rq_retry_for(policy),
         "result_ttl": RESULT_TTL_SECONDS,
         "description": f"{record.name} {record.id}",

@@ -110,7 +110,7 @@ def test_files_are_not_served_from_a_public_media_url(client, ada, adas_upload):
 def test_with_ocr_off_no_job_is_enqueued_and_the_upload_says_so(client, ada, adas_upload):
     assert adas_upload.ocr_status == OcrStatus.DISABLED
     assert adas_upload.ocr_job is None
-    assert not JobRecord.objects.exists()
+    assert not JobRecord.objects.filter(name="ocr:process", data__upload_id=adas_upload.pk).exists()
     client.force_login(ada)
     assert "OCR is disabled" in client.get(f"/uploads/{adas_upload.pk}/").content.decode()
 

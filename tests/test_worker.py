@@ -135,3 +135,12 @@ def test_a_raw_rq_job_naming_an_unknown_processor_fails_with_that_reason(worker,
     assert done.status == JobStatus.FAILED
     assert done.error_type == "jobregistry.errors.UnknownJobType"
     assert "Unknown job type 'nobody:registered'" in done.error_message
+
+
+def test_a_job_whose_record_was_deleted_does_not_run(worker, redis_conn):
+    from rq.job import Job
+
+    record = enqueue_job("test:echo", {}, delay=1000)
+    JobRecord.objects.filter(pk=record.pk).delete()  # e.g. purged by an operator before it ran
+    wait_until(lambda: Job.fetch(record.pk, connection=redis_conn).get_status() == "finished", what="the RQ job")
+    assert not JobRecord.objects.filter(pk=record.pk).exists()

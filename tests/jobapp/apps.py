@@ -13,6 +13,7 @@ class JobAppConfig(AppConfig):
         from . import jobs
 
         register_job_processor("test:echo", jobs.echo)
+        register_job_processor("test:refused", jobs.echo)  # only ever enqueued with bad arguments
         register_job_processor("test:flaky", jobs.flaky)
         register_job_processor("test:always-fail", jobs.always_fail)
         register_job_processor("test:progress", jobs.progress)
