@@ -1,0 +1,124 @@
+"""Shared plumbing for the benchmarks: environments, processes, Redis, timing.
+
+Every benchmark runs its contenders side by side in one run, on the same Redis and the same
+database, and reports ratios, so a noisy shared machine moves both sides alike.
+
+Example:
+    >>> env = bench_env(db="sqlite")
+    >>> reset_state(env)
+    >>> span = run_workers([manage("rqworker", "--burst")], env)
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DEFAULT_REDIS = "redis://127.0.0.1:6379/9"
+POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/jobsite_bench"
+
+
+def bench_env(db: str = "sqlite", **extra: str) -> dict[str, str]:
+    """Environment for benchmark subprocesses: bench settings, the chosen database, our Redis DB."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "BENCH_REDIS_URL": os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS),
+    }
+    if db == "postgres":
+        env["BENCH_DATABASE_URL"] = os.environ.get("BENCH_POSTGRES_URL", POSTGRES_URL)
+    elif db != "sqlite":
+        raise SystemExit(f"unknown database {db!r}; use sqlite or postgres")
+    env.update(extra)
+    return env
+
+
+def setup_django(env: dict[str, str]) -> None:
+    """Configure Django in this process with the benchmark settings of `env`."""
+    for key in ("DJANGO_SETTINGS_MODULE", "BENCH_REDIS_URL", "BENCH_DATABASE_URL"):
+        if key in env:
+            os.environ[key] = env[key]
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def manage(*args: str) -> list[str]:
+    return [PYTHON, str(ROOT / "manage.py"), *args]
+
+
+def reset_state(env: dict[str, str]) -> None:
+    """A fresh database (migrated) and an empty Redis DB."""
+    url = env.get("BENCH_DATABASE_URL")
+    if url and url.startswith("postgres"):
+        parts = urlsplit(url)
+        name = parts.path.lstrip("/")
+        admin = parts._replace(path="/postgres").geturl()
+        subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
+        subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], check=True)
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            (ROOT / "bench" / f".bench.sqlite3{suffix}").unlink(missing_ok=True)
+    subprocess.run(manage("migrate", "-v0"), env=env, check=True)
+    redis().flushdb()
+
+
+def redis():
+    from redis import Redis
+
+    return Redis.from_url(os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
+
+
+def run_workers(commands: Sequence[Sequence[str]], env: dict[str, str]) -> float:
+    """Start every command at once, wait for all to exit; return the wall time in seconds."""
+    started = time.perf_counter()
+    procs = [subprocess.Popen(list(cmd), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for cmd in commands]
+    for proc in procs:
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(proc.args)} failed ({proc.returncode}):\n{err.decode()[-3000:]}")
+    return time.perf_counter() - started
+
+
+def rq_span(job_ids: Iterable[str]) -> float:
+    """Seconds from the first job's start to the last job's end, read from RQ's own job hashes."""
+    from rq.job import Job
+
+    conn = redis()
+    jobs = [job for job in Job.fetch_many(list(job_ids), connection=conn) if job is not None]
+    unfinished = [job.id for job in jobs if job.ended_at is None]
+    if unfinished:
+        raise SystemExit(f"{len(unfinished)} jobs did not finish, e.g. {unfinished[:3]}")
+    starts = [job.started_at for job in jobs]
+    ends = [job.ended_at for job in jobs]
+    return (max(ends) - min(starts)).total_seconds()
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
+    """A plain text table for the terminal and the README."""
+    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
