@@ -83,7 +83,9 @@ def redis():
 def run_workers(commands: Sequence[Sequence[str]], env: dict[str, str]) -> float:
     """Start every command at once, wait for all to exit; return the wall time in seconds."""
     started = time.perf_counter()
-    procs = [subprocess.Popen(list(cmd), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for cmd in commands]
+    procs = [
+        subprocess.Popen(list(cmd), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for cmd in commands
+    ]
     for proc in procs:
         _, err = proc.communicate()
         if proc.returncode != 0:

@@ -37,7 +37,7 @@ class JobRecordAdmin(admin.ModelAdmin):
     ordering = ("-enqueued_at",)
     inlines = [JobAttemptInline]
     fieldsets = (
-        (None, {"fields": ("id", "name", "queue", "status", "attempts_display", "worker_name")}),
+        (None, {"fields": ("id", "name", "queue", "priority", "status", "attempts_display", "worker_name")}),
         ("Progress", {"fields": ("progress", "progress_message")}),
         ("Payload and result", {"fields": ("data_pretty", "result_pretty")}),
         ("Error", {"fields": ("error_type", "error_message", "error_traceback_pre")}),
@@ -48,6 +48,7 @@ class JobRecordAdmin(admin.ModelAdmin):
         "id",
         "name",
         "queue",
+        "priority",
         "status",
         "attempts_display",
         "worker_name",

@@ -1,4 +1,4 @@
-"""App config for jobregistry: the built-in `jobs:ping` job and a check that job queues exist."""
+"""App config for jobregistry: the built-in `jobs:ping` job, Django Tasks, a check that job queues exist."""
 
 from django.apps import AppConfig
 from django.conf import settings
@@ -12,9 +12,12 @@ class JobRegistryConfig(AppConfig):
 
     def ready(self) -> None:
         from .ping import ping
-        from .registry import register_job_processor
+        from .registry import register_job_processor, registry
+        from .task_jobs import load_task_job
 
         register_job_processor("jobs:ping", ping)
+        # A worker finds a `@task` by the module path in its job, without importing every module first.
+        registry.add_loader(load_task_job)
         checks.register(check_job_queues, "jobregistry")
 
 

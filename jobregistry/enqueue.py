@@ -2,7 +2,7 @@
 
 Example:
     >>> record = enqueue_job("email:send", {"to": "ada@example.com"},
-    ...                      attempts=3, backoff={"type": "exponential", "delay": 1000})
+    ...                      attempts=3, backoff={"type": "exponential", "delay": 1000}, priority=10)
     >>> record.status
     'queued'
 """
@@ -28,6 +28,8 @@ from .transport import hand_over
 
 # RQ accepts letters, digits, '_' and '-' in job ids; the record's primary key holds 64.
 JOB_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The range of Django's Tasks API, so a task's priority is stored as given.
+PRIORITY_MIN, PRIORITY_MAX = -100, 100
 
 
 def enqueue_job(
@@ -40,6 +42,7 @@ def enqueue_job(
     queue: str | None = None,
     job_id: str | None = None,
     owner: Any = None,
+    priority: int = 0,
 ) -> JobRecord:
     """Enqueue job `name` with JSON `data`; returns its JobRecord.
 
@@ -49,6 +52,9 @@ def enqueue_job(
     queue: defaults to the queue the job type was registered with.
     job_id: makes the call idempotent; a second call with the same id returns the first record.
     owner: the user the job acts for; a user who is not staff sees only the jobs they own.
+    priority: -100 to 100. Above 0 the job goes to the front of its queue, ahead of every job
+        waiting there (RQ has no numeric priority, so 1 and 100 are the same and the newest
+        front job runs first); 0 and below join the back of the queue in order.
 
     The record is written in the caller's transaction; Redis sees the job only after commit.
     """
@@ -56,6 +62,7 @@ def enqueue_job(
     payload = to_json_payload(data)
     policy = RetryPolicy.build(attempts, backoff)
     queue_name = _check_queue(queue or job_type.queue)
+    _check_priority(priority)
     run_at = _run_at(delay)
     if job_id is None:
         job_id = uuid.uuid4().hex
@@ -74,6 +81,7 @@ def enqueue_job(
                     queue=queue_name,
                     data=payload,
                     status=JobStatus.SCHEDULED if run_at else JobStatus.QUEUED,
+                    priority=priority,
                     max_attempts=policy.attempts,
                     backoff=policy.backoff,
                     scheduled_for=run_at,
@@ -100,6 +108,11 @@ def _check_queue(queue: str) -> str:
             f"Unknown queue {queue!r}; configured queues (JOB_QUEUES): {', '.join(settings.RQ_QUEUES)}."
         )
     return queue
+
+
+def _check_priority(priority: Any) -> None:
+    if isinstance(priority, bool) or not isinstance(priority, int) or not PRIORITY_MIN <= priority <= PRIORITY_MAX:
+        raise InvalidJobOptions(f"priority must be an integer from {PRIORITY_MIN} to {PRIORITY_MAX}, got {priority!r}.")
 
 
 def _run_at(delay: int | timedelta | None):

@@ -48,6 +48,10 @@ class JobRecord(models.Model):
     )
     data = models.JSONField(default=dict, help_text="The JSON payload the processor receives.")
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    priority = models.SmallIntegerField(
+        default=0,
+        help_text="-100 to 100; above 0 the job is put at the front of its queue (RQ has no numeric priority).",
+    )
 
     attempts = models.PositiveIntegerField(default=0, help_text="Attempts started so far.")
     max_attempts = models.PositiveIntegerField(default=1, help_text="Attempts allowed in total.")
@@ -101,6 +105,8 @@ class JobAttempt(models.Model):
     worker_name = models.CharField(max_length=255, blank=True)
     error_type = models.CharField(max_length=255, blank=True)
     error_message = models.TextField(blank=True)
+    # Kept per attempt (the record keeps only the latest) so every failed try can be reported.
+    error_traceback = models.TextField(blank=True)
 
     class Meta:
         ordering = ["record", "started_at"]

@@ -147,6 +147,7 @@ def fail_attempt(
             finished_at=now,
             error_type=error_type[:255],
             error_message=error_message,
+            error_traceback=error_traceback,
         )
     return bool(updated)
 

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from .context import JobContext
 
 Processor = Callable[["JobContext"], Any]
+# Called with a job's name and payload when the registry does not know the name yet; it may
+# register it (e.g. by importing the module that defines it). See JobRegistry.add_loader().
+Loader = Callable[[str, Any], None]
 
 JOB_NAME_PATTERN = re.compile(r"[a-z0-9_-]+:[a-z0-9_-]+")
 JOB_NAME_RULE = (
@@ -57,6 +60,7 @@ class JobRegistry:
 
     def __init__(self) -> None:
         self._types: dict[str, JobType] = {}
+        self._loaders: list[Loader] = []
 
     @overload
     def register(self, name: str, func: Processor, *, queue: str = ...) -> Processor: ...
@@ -96,6 +100,32 @@ class JobRegistry:
         except KeyError:
             known = ", ".join(sorted(self._types)) or "none"
             raise UnknownJobType(f"Unknown job type {name!r}; registered job types: {known}.") from None
+
+    def add_loader(self, loader: Loader) -> None:
+        """Let `loader(name, data)` register job types this process has not loaded yet.
+
+        A worker runs `AppConfig.ready()` but does not import every module of every app; a
+        loader lets it find a job type from the job itself (Django Tasks are found by the module
+        path in their payload). Adding the same loader twice is harmless.
+
+        Example:
+            >>> registry.add_loader(load_task_job)
+        """
+        if loader not in self._loaders:
+            self._loaders.append(loader)
+
+    def resolve(self, name: str, data: Any = None) -> JobType:
+        """Like get(), but first let the loaders register `name` if it is not known yet.
+
+        Example:
+            >>> registry.resolve("tasks:billing-tasks-send_invoice", {"task": "billing.tasks.send_invoice"})
+        """
+        if name not in self._types:
+            for loader in self._loaders:
+                loader(name, data)
+                if name in self._types:
+                    break
+        return self.get(name)
 
     def __contains__(self, name: object) -> bool:
         return name in self._types

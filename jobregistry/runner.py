@@ -52,7 +52,7 @@ def run_job(name: Any, data: Any) -> Any:
         return None  # canceled or already done: nothing to run, nothing to retry
 
     try:
-        job_type = registry.get(validate_job_name(name))
+        job_type = registry.resolve(validate_job_name(name), data)
         if not isinstance(data, dict):
             raise InvalidJobData(f"Job data must be a JSON object, got {type(data).__name__}.")
         context = JobContext(

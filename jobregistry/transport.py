@@ -29,7 +29,7 @@ RECORD_META_KEY = "jobregistry_record"
 RESULT_TTL_SECONDS = 24 * 3600  # Redis keeps results a day; the database keeps them for good.
 
 
-def rq_retry_for(policy: RetryPolicy) -> Retry | None:
+def rq_retry_for(policy: RetryPolicy, *, at_front: bool = False) -> Retry | None:
     """RQ's Retry for `policy`, or None for a single attempt.
 
     RQ's ScheduledJobRegistry scores jobs in whole seconds and truncates, so a job due at
@@ -38,7 +38,16 @@ def rq_retry_for(policy: RetryPolicy) -> Retry | None:
     if policy.attempts <= 1:
         return None
     intervals = [(ms / 1000 + 1) if ms else 0 for ms in policy.delays_ms()]
-    return Retry(max=policy.attempts - 1, interval=intervals)
+    return Retry(max=policy.attempts - 1, interval=intervals, enqueue_at_front=at_front)
+
+
+def jumps_queue(priority: int) -> bool:
+    """True if a job of `priority` goes to the front of its queue.
+
+    RQ queues are plain lists: a job can join the back or the front, nothing in between. So a
+    positive priority means "front" and everything else means "back, in order".
+    """
+    return priority > 0
 
 
 def ceil_to_second(moment: datetime) -> datetime:
@@ -51,11 +60,13 @@ def hand_over(record: JobRecord) -> bool:
     """Put `record` on its RQ queue (or schedule it); on a Redis error mark it pending. True if sent."""
     policy = RetryPolicy.build(record.max_attempts, record.backoff)
     queue = django_rq.get_queue(record.queue)
+    at_front = jumps_queue(record.priority)
     options = {
         "job_id": record.id,
         # Tells the worker a record was written first; if it is gone, the job must not run.
         "meta": {RECORD_META_KEY: True},
-        "retry": rq_retry_for(policy),
+        "at_front": at_front,  # for a delayed job RQ keeps it and applies it when the job falls due
+        "retry": rq_retry_for(policy, at_front=at_front),
         "result_ttl": RESULT_TTL_SECONDS,
         "description": f"{record.name} {record.id}",
     }

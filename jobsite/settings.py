@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "jobregistry",
     "uploads",
     "django_rq",
+    "django_tasks",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -131,6 +132,9 @@ RQ = {
     # jobregistry hands jobs over in its own transaction.on_commit hook; django-rq must not defer again.
     "COMMIT_MODE": "auto",
 }
+# Django's Tasks API (`@task`, the django-tasks backport) runs on the job registry: every queue in
+# JOB_QUEUES, one attempt per task (OPTIONS "attempts" and "backoff" change that for a backend).
+TASKS = {"default": {"BACKEND": "jobregistry.tasks_backend.JobRegistryBackend"}}
 
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -14,19 +14,25 @@ _SQLITE_PATH = _BASE / ".test-db.sqlite3"
 os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL", f"sqlite:///{_SQLITE_PATH}")
 os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # The worker the suite shares listens on default and low; `isolated` is for workers a single test
-# starts with special settings, so no other worker takes their jobs.
-os.environ["JOB_QUEUES"] = os.environ.get("TEST_JOB_QUEUES", "default,low,isolated")
+# starts with special settings, so no other worker takes their jobs; `ordered` stays unworked until
+# the one test that fills it starts its worker (jobs there must wait, to show their run order).
+os.environ["JOB_QUEUES"] = os.environ.get("TEST_JOB_QUEUES", "default,low,isolated,ordered")
 os.environ["OCR_ENABLED"] = "true"
 os.environ["SECRET_KEY"] = "tests-only-secret-key-not-for-production-0123456789abcdef"
 os.environ["DEBUG"] = "false"
 os.environ.setdefault("MEDIA_ROOT", str(_BASE / ".test-media"))
 
 from jobsite.settings import *  # noqa: E402,F403
-from jobsite.settings import DATABASES, INSTALLED_APPS  # noqa: E402
+from jobsite.settings import DATABASES, INSTALLED_APPS, TASKS  # noqa: E402
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.jobapp"]
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+# A second Tasks backend with retries, for `@task(backend="retrying")` fixtures (workers read it too).
+TASKS = {
+    **TASKS,
+    "retrying": {**TASKS["default"], "OPTIONS": {"attempts": 2, "backoff": {"type": "fixed", "delay": 0}}},
+}
 
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":

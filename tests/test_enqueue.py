@@ -84,6 +84,9 @@ def test_non_json_data_is_refused_naming_the_field(data, pattern):
         ({"queue": "nope"}, r"Unknown queue 'nope'; configured queues \(JOB_QUEUES\): default, low"),
         ({"job_id": "has:colon"}, r"job_id must be 1 to 64 letters, digits"),
         ({"job_id": "x" * 65}, r"job_id must be 1 to 64"),
+        ({"priority": 101}, r"priority must be an integer from -100 to 100, got 101"),
+        ({"priority": 1.5}, r"priority must be an integer"),
+        ({"priority": True}, r"priority must be an integer"),
     ],
 )
 def test_bad_options_are_refused(options, pattern):
@@ -159,3 +162,12 @@ def test_the_job_types_queue_is_the_default(redis_conn):
     record = enqueue_job("test:low", {}, delay=AN_HOUR_MS)
     assert record.queue == "low"
     assert record.pk in ScheduledJobRegistry("low", connection=redis_conn).get_job_ids()
+
+
+def test_a_positive_priority_puts_the_job_at_the_front_of_its_queue(redis_conn):
+    waiting = enqueue_job("test:echo", {"n": 1}, delay=AN_HOUR_MS)
+    urgent = enqueue_job("test:echo", {"n": 2}, delay=AN_HOUR_MS, priority=1)
+    assert (waiting.priority, urgent.priority) == (0, 1)
+    # RQ keeps the flag on a delayed job and honours it when the job falls due.
+    assert redis_conn.hget(f"rq:job:{urgent.pk}", "enqueue_at_front") == b"1"
+    assert redis_conn.hget(f"rq:job:{waiting.pk}", "enqueue_at_front") in (None, b"0")

@@ -97,3 +97,21 @@ def test_apps_register_in_ready():
     # tests.jobapp registers its processors in AppConfig.ready(), as the README says apps should.
     assert "test:echo" in registry
     assert registry.get("test:low").queue == "low"
+
+
+def test_a_loader_registers_an_unknown_name_on_demand_from_the_job():
+    reg = JobRegistry()
+    seen = []
+
+    def load(name, data):
+        seen.append((name, data))
+        if data.get("known"):
+            reg.register(name, noop)
+
+    reg.add_loader(load)
+    reg.add_loader(load)  # twice is harmless
+    assert reg.resolve("lazy:job", {"known": True}).func is noop
+    assert reg.resolve("lazy:job", {"known": True}).func is noop  # known now: the loader is not asked again
+    assert seen == [("lazy:job", {"known": True})]
+    with pytest.raises(UnknownJobType, match=r"Unknown job type 'lazy:other'"):
+        reg.resolve("lazy:other", {"known": False})
