@@ -117,6 +117,17 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return ordered[index]
 
 
+def write_result(name: str, result: dict) -> Path:
+    """Keep a benchmark's figures as JSON under bench/results/ for the chart."""
+    import json
+
+    folder = ROOT / "bench" / "results"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps({"cpu_count": os.cpu_count(), **result}, indent=2, default=str))
+    return path
+
+
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     """A plain text table for the terminal and the README."""
     cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
