@@ -35,13 +35,14 @@ from .registry import JobType, job_processor, register_job_processor, registry
 if TYPE_CHECKING:
     from .actions import cancel_job, retry_job
     from .context import JobContext
-    from .enqueue import enqueue_job
+    from .enqueue import enqueue_job, enqueue_jobs
     from .models import TERMINAL_STATUSES, JobRecord, JobStatus
 
 # These need the app registry (they touch models), so they load on first use; this lets
 # `from jobregistry import register_job_processor` run before Django has finished setting up.
 _LAZY = {
     "enqueue_job": ".enqueue",
+    "enqueue_jobs": ".enqueue",
     "retry_job": ".actions",
     "cancel_job": ".actions",
     "JobContext": ".context",
@@ -75,6 +76,7 @@ __all__ = [
     "UnknownJobType",
     "cancel_job",
     "enqueue_job",
+    "enqueue_jobs",
     "job_processor",
     "register_job_processor",
     "registry",

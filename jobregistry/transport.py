@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-import django_rq
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, Retry
 
-from . import records
 from .backoff import RetryPolicy
+from .connection import get_queue, get_redis
 from .models import JobRecord
+from .records import mark_pending
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +58,19 @@ def ceil_to_second(moment: datetime) -> datetime:
 
 def hand_over(record: JobRecord) -> bool:
     """Put `record` on its RQ queue (or schedule it); on a Redis error mark it pending. True if sent."""
+    try:
+        _put(get_queue(record.queue), record)
+    except RedisError as exc:
+        reason = f"Redis refused the job at commit time ({type(exc).__name__}: {exc}); it is kept as pending."
+        logger.error("Job %s (%s): %s", record.id, record.name, reason)
+        mark_pending(record.id, reason)
+        return False
+    return True
+
+
+def _put(queue, record: JobRecord, pipeline=None) -> None:
+    """Enqueue (or schedule) the RQ job for `record`, in `pipeline` if given."""
     policy = RetryPolicy.build(record.max_attempts, record.backoff)
-    queue = django_rq.get_queue(record.queue)
     at_front = jumps_queue(record.priority)
     options = {
         "job_id": record.id,
@@ -69,23 +80,17 @@ def hand_over(record: JobRecord) -> bool:
         "retry": rq_retry_for(policy, at_front=at_front),
         "result_ttl": RESULT_TTL_SECONDS,
         "description": f"{record.name} {record.id}",
+        "pipeline": pipeline,
     }
-    try:
-        if record.scheduled_for is not None:
-            queue.enqueue_at(ceil_to_second(record.scheduled_for), DISPATCH_FUNC, record.name, record.data, **options)
-        else:
-            queue.enqueue(DISPATCH_FUNC, record.name, record.data, **options)
-    except RedisError as exc:
-        reason = f"Redis refused the job at commit time ({type(exc).__name__}: {exc}); it is kept as pending."
-        logger.error("Job %s (%s): %s", record.id, record.name, reason)
-        records.mark_pending(record.id, reason)
-        return False
-    return True
+    if record.scheduled_for is not None:
+        queue.enqueue_at(ceil_to_second(record.scheduled_for), DISPATCH_FUNC, record.name, record.data, **options)
+    else:
+        queue.enqueue(DISPATCH_FUNC, record.name, record.data, **options)
 
 
 def remove_from_redis(queue_name: str, job_id: str) -> bool:
     """Delete the RQ job `job_id` from Redis: its queue, its registries and its hash. True if it was there."""
-    queue = django_rq.get_queue(queue_name)
+    queue = get_queue(queue_name)
     try:
         job = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
     except NoSuchJobError:
@@ -95,3 +100,24 @@ def remove_from_redis(queue_name: str, job_id: str) -> bool:
         return False
     job.delete(remove_from_queue=True)
     return True
+
+
+def hand_over_many(records: list[JobRecord]) -> int:
+    """hand_over() for many records in one Redis pipeline; on a Redis error all are marked pending.
+
+    Returns how many were sent.
+    """
+    if not records:
+        return 0
+    try:
+        with get_redis().pipeline(transaction=False) as pipe:  # one round trip; the records are the truth
+            for record in records:
+                _put(get_queue(record.queue), record, pipeline=pipe)
+            pipe.execute()
+    except RedisError as exc:
+        reason = f"Redis refused the jobs at commit time ({type(exc).__name__}: {exc}); they are kept as pending."
+        logger.error("%s jobs (%s, ...): %s", len(records), records[0].name, reason)
+        for record in records:
+            mark_pending(record.id, reason)
+        return 0
+    return len(records)

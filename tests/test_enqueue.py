@@ -23,6 +23,7 @@ from jobregistry import (
     JobStatus,
     UnknownJobType,
     enqueue_job,
+    enqueue_jobs,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -171,3 +172,31 @@ def test_a_positive_priority_puts_the_job_at_the_front_of_its_queue(redis_conn):
     # RQ keeps the flag on a delayed job and honours it when the job falls due.
     assert redis_conn.hget(f"rq:job:{urgent.pk}", "enqueue_at_front") == b"1"
     assert redis_conn.hget(f"rq:job:{waiting.pk}", "enqueue_at_front") in (None, b"0")
+
+
+def test_enqueue_jobs_writes_every_record_and_hands_all_over_in_one_go(redis_conn):
+    records = enqueue_jobs("test:echo", [{"n": n} for n in range(50)], attempts=2, delay=AN_HOUR_MS)
+    assert len(records) == 50 and len({r.pk for r in records}) == 50
+    stored = JobRecord.objects.filter(pk__in=[r.pk for r in records])
+    assert sorted(r.data["n"] for r in stored) == list(range(50))
+    assert {(r.status, r.max_attempts) for r in stored} == {(JobStatus.SCHEDULED, 2)}
+    scheduled = set(ScheduledJobRegistry("default", connection=redis_conn).get_job_ids())
+    assert {r.pk for r in records} <= scheduled
+
+
+def test_enqueue_jobs_refuses_the_whole_batch_naming_the_bad_payload():
+    with pytest.raises(InvalidJobData, match=r"payloads\[2\]\['when'\] is a datetime\.datetime"):
+        enqueue_jobs("test:refused", [{"ok": 1}, {"ok": 2}, {"when": datetime.datetime(2026, 1, 1)}])
+    assert nothing_stored()
+
+
+def test_enqueue_jobs_in_a_rolled_back_transaction_leaves_nothing(redis_conn):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        records = enqueue_jobs("test:refused", [{"n": 1}, {"n": 2}])
+        raise RuntimeError("caller failed")
+    assert nothing_stored()
+    assert not any(Job.exists(r.pk, connection=redis_conn) for r in records)
+
+
+def test_enqueue_jobs_of_nothing_is_nothing():
+    assert enqueue_jobs("test:echo", []) == []

@@ -144,3 +144,12 @@ def test_a_job_whose_record_was_deleted_does_not_run(worker, redis_conn):
     JobRecord.objects.filter(pk=record.pk).delete()  # e.g. purged by an operator before it ran
     wait_until(lambda: Job.fetch(record.pk, connection=redis_conn).get_status() == "finished", what="the RQ job")
     assert not JobRecord.objects.filter(pk=record.pk).exists()
+
+
+def test_jobs_enqueued_in_bulk_all_run(worker):
+    from jobregistry import enqueue_jobs
+
+    records = enqueue_jobs("test:echo", [{"n": n} for n in range(20)])
+    done = [wait_for_end(r.pk) for r in records]
+    assert [d.result["echo"]["n"] for d in done] == list(range(20))
+    assert {d.status for d in done} == {JobStatus.FINISHED}
