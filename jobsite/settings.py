@@ -11,23 +11,40 @@ Example:
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
+
+from .settings_checks import proxy_ssl_header, require_allowed_hosts, require_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-# A .env file beside manage.py is optional; real environment variables win over it.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A .env file beside manage.py is optional; real environment variables win over it. ENV_FILE names
+# another file, or none when empty (the tests use that to start the site with exactly their variables).
+ENV_FILE: str = env.str("ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE:
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 DEBUG: bool = env.bool("DEBUG", default=False)
 
-_DEV_SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production"
-SECRET_KEY: str = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
-if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (set DEBUG=true for local development).")
-
-ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+# With DEBUG off the site refuses to start without a real key and the hosts it serves.
+SECRET_KEY: str = require_secret_key(
+    env.str("SECRET_KEY", default=""), debug=DEBUG, dev_default="django-insecure-dev-only-key-never-use-in-production"
+)
+ALLOWED_HOSTS: list[str] = require_allowed_hosts(
+    env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []), debug=DEBUG
+)
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- HTTPS (on by default when DEBUG is off; each can be switched from the environment) --------
+_PRODUCTION = not DEBUG
+SECURE_SSL_REDIRECT: bool = env.bool("SECURE_SSL_REDIRECT", default=_PRODUCTION)
+SESSION_COOKIE_SECURE: bool = env.bool("SESSION_COOKIE_SECURE", default=_PRODUCTION)
+CSRF_COOKIE_SECURE: bool = env.bool("CSRF_COOKIE_SECURE", default=_PRODUCTION)
+SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if _PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS: bool = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_PRODUCTION)
+SECURE_HSTS_PRELOAD: bool = env.bool("SECURE_HSTS_PRELOAD", default=_PRODUCTION)
+# Behind a proxy that ends TLS, e.g. SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto: trust that header
+# (and only when the proxy always sets it) to know a request came in over HTTPS.
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(env.str("SECURE_PROXY_SSL_HEADER", default=""))
 
 INSTALLED_APPS = [
     # jobregistry comes before django_rq so that its `rqworker` command overrides django-rq's.
@@ -50,6 +67,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's CSS, the API docs) with DEBUG off, from STATIC_ROOT after collectstatic.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -110,8 +129,13 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "static"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "static")
 STATICFILES_DIRS = [BASE_DIR / "jobsite" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # collectstatic also writes gzip copies, which WhiteNoise serves to clients that accept them.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 # Uploaded files live here but are never served from a public URL: views check ownership first.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 
@@ -144,10 +168,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # DRF's own, except that ?page=abc is a 400 rather than a 404.
+    "DEFAULT_PAGINATION_CLASS": "jobsite.api_pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Oversized or overfull request bodies answer in JSON like every other API error.
+    "EXCEPTION_HANDLER": "jobsite.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "jobsite API",
@@ -166,6 +193,14 @@ OCR_TESSERACT_CMD: str = env.str("OCR_TESSERACT_CMD", default="tesseract")
 UPLOAD_MAX_BYTES: int = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 # Decoding cost grows with pixels, not bytes: a 50 kB PNG can claim 100,000 x 100,000 pixels.
 UPLOAD_MAX_PIXELS: int = env.int("UPLOAD_MAX_PIXELS", default=40_000_000)
+# Frames of an animation or pages of a TIFF: each costs work even when tiny.
+UPLOAD_MAX_FRAMES: int = env.int("UPLOAD_MAX_FRAMES", default=100)
+FILE_UPLOAD_HANDLERS = [
+    # First, so an oversized upload is refused before the handlers below keep its bytes.
+    "uploads.upload_handlers.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 LOGGING = {
     "version": 1,

@@ -32,6 +32,8 @@ def empty_test_media() -> None:
     assert media.name == ".test-media", f"refusing to empty {media}: not the test media folder"
     shutil.rmtree(media, ignore_errors=True)
     media.mkdir()
+    # WhiteNoise (DEBUG is off in the tests) expects STATIC_ROOT to exist; collectstatic is a test of its own.
+    Path(settings.STATIC_ROOT).mkdir(exist_ok=True)
 
 
 @pytest.fixture(scope="session")
@@ -116,3 +118,11 @@ def worker(start_worker) -> WorkerProcess:
     It works the queues `default` and `low`; `isolated` is left to workers single tests start.
     """
     return start_worker(env={"TEST_JOB_QUEUES": "default,low"})
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the tables tests filled in with tests.reporting.report() (the hostile upload corpus, ...)."""
+    from .reporting import render_tables
+
+    for line in render_tables():
+        terminalreporter.write_line(line)

@@ -18,15 +18,20 @@ os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:63
 # the one test that fills it starts its worker (jobs there must wait, to show their run order).
 os.environ["JOB_QUEUES"] = os.environ.get("TEST_JOB_QUEUES", "default,low,isolated,ordered")
 os.environ["OCR_ENABLED"] = "true"
+# DEBUG off, as in production, so the tests run the production checks: a key of 50+ characters and hosts.
 os.environ["SECRET_KEY"] = "tests-only-secret-key-not-for-production-0123456789abcdef"
 os.environ["DEBUG"] = "false"
+os.environ["ALLOWED_HOSTS"] = "testserver,localhost,127.0.0.1"
+# The test client and the live server speak plain HTTP; every other HTTPS setting keeps its production value.
+os.environ["SECURE_SSL_REDIRECT"] = "false"
 os.environ.setdefault("MEDIA_ROOT", str(_BASE / ".test-media"))
+# WhiteNoise serves STATIC_ROOT with DEBUG off; the suite gives it a folder of its own (see conftest).
+os.environ.setdefault("STATIC_ROOT", str(_BASE / ".test-static"))
 
 from jobsite.settings import *  # noqa: E402,F403
 from jobsite.settings import DATABASES, INSTALLED_APPS, TASKS  # noqa: E402
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.jobapp"]
-ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 # A second Tasks backend with retries, for `@task(backend="retrying")` fixtures (workers read it too).
 TASKS = {

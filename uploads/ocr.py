@@ -38,8 +38,15 @@ class OcrUnavailable(Exception):
 def process_ocr(job: JobContext) -> dict[str, Any]:
     """Run Tesseract on the upload's image and save the text on the Upload."""
     upload_id, object_key = _parse_payload(job.data)
-    if not Upload.objects.filter(pk=upload_id).exists():
+    stored_key = Upload.objects.filter(pk=upload_id).values_list("file", flat=True).first()
+    if stored_key is None:
         raise PermanentJobError(f"Upload {upload_id} no longer exists; nothing to read.")
+    if stored_key != object_key:
+        # The row, not the payload, says which file belongs to the upload: a payload naming any
+        # other key would read (and publish as this upload's text) a file that is not its own.
+        raise PermanentJobError(
+            f"The job's object key {object_key!r:.300} is not upload {upload_id}'s file; refusing to read it."
+        )
     Upload.objects.filter(pk=upload_id).update(ocr_status=OcrStatus.RUNNING, ocr_error="")
     try:
         text = read_text(object_key, job)
@@ -63,7 +70,9 @@ def read_text(object_key: str, job: JobContext) -> str:
     except FileNotFoundError:
         raise PermanentJobError(f"The file {object_key!r} is missing from storage.") from None
     except SuspiciousFileOperation:
-        raise PermanentJobError(f"The object key {object_key!r} points outside the storage root.") from None
+        raise PermanentJobError(f"The object key {object_key!r:.300} points outside the storage root.") from None
+    except ValueError as exc:  # e.g. a NUL byte, which no file name may hold
+        raise PermanentJobError(f"The object key {object_key!r:.300} is not a valid file name ({exc}).") from None
 
     job.set_progress(30, "decoding the image")
     try:
@@ -91,7 +100,9 @@ def read_text(object_key: str, job: JobContext) -> str:
 def _flatten(image: Image.Image) -> Image.Image:
     """An RGB or greyscale image: transparency goes onto white, as a page would be."""
     if image.mode in ("RGB", "L"):
-        return image
+        # pytesseract re-saves the image in its own format and knows no "MPO" (Pillow's name for a
+        # JPEG with more pictures after the first); a copy of the first picture has no format.
+        return image.copy() if image.format == "MPO" else image
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         page = Image.new("RGB", rgba.size, "white")

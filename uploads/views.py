@@ -6,11 +6,23 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from .forms import UploadForm
 from .models import OCR_FINAL_STATUSES, Upload
 from .services import create_upload
+from .upload_handlers import upload_refusal
+
+# Headers for the stored file. The bytes are the client's: an image that decodes may still carry
+# HTML, script or an archive after its last pixel (a polyglot). The browser must only ever treat
+# them as the detected image type: no sniffing, and a sandbox with no rights if opened directly.
+FILE_HEADERS = {
+    "Content-Disposition": "inline",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "private, max-age=3600",
+}
 
 
 def visible_uploads(request: HttpRequest) -> QuerySet[Upload]:
@@ -28,7 +40,7 @@ def get_visible_upload(request: HttpRequest, pk: int) -> Upload:
 
 
 @login_required
-@require_GET
+@require_safe
 def upload_list(request: HttpRequest) -> HttpResponse:
     uploads = Upload.objects.filter(owner=request.user).select_related("ocr_job")[:200]
     return render(request, "uploads/list.html", {"uploads": uploads})
@@ -37,29 +49,32 @@ def upload_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload_new(request: HttpRequest) -> HttpResponse:
-    form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method != "POST":
+        return render(request, "uploads/new.html", {"form": UploadForm()})
+    form = UploadForm(request.POST, request.FILES, refusal=upload_refusal(request))
+    if form.is_valid():
         upload = create_upload(owner=request.user, file=form.cleaned_data["file"], info=form.image_info)
         return redirect(upload)
-    return render(request, "uploads/new.html", {"form": form})
+    status = 413 if form.refusal is not None else 200
+    return render(request, "uploads/new.html", {"form": form}, status=status)
 
 
 @login_required
-@require_GET
+@require_safe
 def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
     upload = get_visible_upload(request, pk)
     return render(request, "uploads/detail.html", {"upload": upload, "status": ocr_status_payload(upload)})
 
 
 @login_required
-@require_GET
+@require_safe
 def upload_status(request: HttpRequest, pk: int) -> JsonResponse:
     """The OCR state the detail page polls until it is final."""
     return JsonResponse(ocr_status_payload(get_visible_upload(request, pk)))
 
 
 @login_required
-@require_GET
+@require_safe
 def upload_file(request: HttpRequest, pk: int) -> FileResponse:
     """The image itself, only to its owner and staff; never from a public media URL."""
     upload = get_visible_upload(request, pk)
@@ -68,9 +83,8 @@ def upload_file(request: HttpRequest, pk: int) -> FileResponse:
     except FileNotFoundError:
         raise Http404("The file is missing from storage.") from None
     response = FileResponse(handle, content_type=upload.mime)
-    response["Content-Disposition"] = "inline"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
+    for header, value in FILE_HEADERS.items():
+        response[header] = value
     return response
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..forms import ONE_FILE_PLEASE
 from ..models import Upload
 from ..services import create_upload
 from ..validators import validate_image_upload
@@ -54,6 +55,10 @@ class UploadCreateSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="PNG, JPEG, GIF, TIFF, WebP or BMP.")
 
     def validate_file(self, file):
+        # `file` sent several times: refuse rather than silently keep the last one.
+        files = getattr(self.initial_data, "getlist", lambda _: [file])("file")
+        if len(files) > 1:
+            raise serializers.ValidationError(ONE_FILE_PLEASE % {"count": len(files)}, code="several_files")
         self.image_info = validate_image_upload(file)
         return file
 

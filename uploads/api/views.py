@@ -7,15 +7,23 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..models import OcrStatus, Upload
 from ..services import delete_upload
+from ..upload_handlers import upload_refusal
 from .serializers import UploadCreateSerializer, UploadSerializer
+
+
+class UploadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The upload is too large."
+    default_code = "too_large"
 
 
 class UploadFilter(django_filters.FilterSet):
@@ -47,10 +55,20 @@ class UploadViewSet(
             uploads = uploads.filter(owner=user)
         return uploads
 
-    @extend_schema(request={"multipart/form-data": UploadCreateSerializer}, responses={201: UploadSerializer})
+    @extend_schema(
+        request={"multipart/form-data": UploadCreateSerializer},
+        responses={
+            201: UploadSerializer,
+            400: OpenApiResponse(description="The file is missing, sent more than once, or refused by the validator."),
+            413: OpenApiResponse(description="The upload is over UPLOAD_MAX_BYTES; it was not read to the end."),
+        },
+    )
     def create(self, request: Request, *args, **kwargs) -> Response:
         """Upload an image; its text is read in the background when OCR is on."""
         serializer = UploadCreateSerializer(data=request.data, context=self.get_serializer_context())
+        refusal = upload_refusal(request)  # request.data has parsed the body by now
+        if refusal is not None:
+            raise UploadTooLarge({"file": refusal.messages})
         serializer.is_valid(raise_exception=True)
         upload = serializer.save()
         body = UploadSerializer(upload, context=self.get_serializer_context()).data
