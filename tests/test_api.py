@@ -65,6 +65,7 @@ def test_a_wrong_password_gets_no_token(users):
 @pytest.mark.parametrize(
     ("method", "path"),
     [("get", "/api/uploads/"), ("post", "/api/uploads/"), ("get", "/api/uploads/1/"), ("delete", "/api/uploads/1/"),
+     ("get", "/api/uploads/1/file/"),
      ("get", "/api/jobs/"), ("get", "/api/jobs/x/"), ("post", "/api/jobs/x/retry/"), ("post", "/api/jobs/x/cancel/"),
      ("get", "/api/job-types/")],
 )  # fmt: skip
@@ -189,6 +190,20 @@ def test_read_and_delete_permissions(users, who, can_read, can_delete):
     assert response.status_code == (204 if can_delete else 404)
     assert Upload.objects.filter(pk=upload_id).exists() is not can_delete
     assert (key in stored_files()) is not can_delete  # the file goes with the row
+
+
+@override_settings(OCR_ENABLED=False)
+@pytest.mark.parametrize(("who", "status"), [("ada", 200), ("bob", 404), ("staff", 200), (None, 401)])
+def test_the_file_is_downloaded_with_a_token_by_who_may_see_it(users, who, status):
+    body = post_upload(client_for(users["ada"])).json()
+    assert body["file_url"] == f"/api/uploads/{body['id']}/file/"
+    response = client_for(users[who] if who else None).get(body["file_url"])
+    assert response.status_code == status
+    if status == 200:
+        assert response["Content-Type"] == "image/png"
+        assert response["X-Content-Type-Options"] == "nosniff"
+        content = b"".join(response.streaming_content)
+        assert content == Upload.objects.get(pk=body["id"]).file.read()
 
 
 def test_an_unknown_upload_is_a_404(users):

@@ -30,6 +30,7 @@ def test_the_schema_is_openapi_3_and_lists_every_endpoint(client):
         "/api/jobs/{id}/retry/",
         "/api/uploads/",
         "/api/uploads/{id}/",
+        "/api/uploads/{id}/file/",
     }
 
 

@@ -11,18 +11,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 from .forms import UploadForm
 from .models import OCR_FINAL_STATUSES, Upload
 from .services import create_upload
+from .serving import file_response
 from .upload_handlers import upload_refusal
-
-# Headers for the stored file. The bytes are the client's: an image that decodes may still carry
-# HTML, script or an archive after its last pixel (a polyglot). The browser must only ever treat
-# them as the detected image type: no sniffing, and a sandbox with no rights if opened directly.
-FILE_HEADERS = {
-    "Content-Disposition": "inline",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; sandbox",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Cache-Control": "private, max-age=3600",
-}
 
 
 def visible_uploads(request: HttpRequest) -> QuerySet[Upload]:
@@ -77,15 +67,7 @@ def upload_status(request: HttpRequest, pk: int) -> JsonResponse:
 @require_safe
 def upload_file(request: HttpRequest, pk: int) -> FileResponse:
     """The image itself, only to its owner and staff; never from a public media URL."""
-    upload = get_visible_upload(request, pk)
-    try:
-        handle = upload.file.storage.open(upload.object_key, "rb")
-    except FileNotFoundError:
-        raise Http404("The file is missing from storage.") from None
-    response = FileResponse(handle, content_type=upload.mime)
-    for header, value in FILE_HEADERS.items():
-        response[header] = value
-    return response
+    return file_response(get_visible_upload(request, pk))
 
 
 def ocr_status_payload(upload: Upload) -> dict:

@@ -48,7 +48,7 @@ class UploadSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField())
     def get_file_url(self, upload: Upload) -> str:
         """Where the owner (or staff) downloads the image; it needs the same authentication."""
-        return reverse("uploads:file", args=[upload.pk])
+        return reverse("upload-file", args=[upload.pk])
 
 
 class UploadCreateSerializer(serializers.Serializer):

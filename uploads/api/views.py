@@ -1,4 +1,4 @@
-"""The uploads API: create (multipart, field `file`), list your own, read, delete.
+"""The uploads API: create (multipart, field `file`), list your own, read, download, delete.
 
 Another user's upload is a 404; staff may read and delete any upload by id.
 """
@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -16,6 +19,7 @@ from rest_framework.response import Response
 
 from ..models import OcrStatus, Upload
 from ..services import delete_upload
+from ..serving import file_response
 from ..upload_handlers import upload_refusal
 from .serializers import UploadCreateSerializer, UploadSerializer
 
@@ -77,3 +81,11 @@ class UploadViewSet(
 
     def perform_destroy(self, instance: Upload) -> None:
         delete_upload(instance)
+
+    @extend_schema(
+        responses={(200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The image, as uploaded.")}
+    )
+    @action(detail=True, methods=["get"], url_path="file")
+    def file(self, request: Request, *args, **kwargs) -> FileResponse:
+        """Download the image; the same rules as the upload itself decide who may."""
+        return file_response(self.get_object())
