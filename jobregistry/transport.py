@@ -81,3 +81,16 @@ def remove_from_redis(queue_name: str, job_id: str) -> bool:
         return False
     job.delete(remove_from_queue=True)
     return True
+
+
+def redis_holds(queue_name: str, job_id: str) -> bool:
+    """True while Redis still has the RQ job `job_id` (results expire after RESULT_TTL_SECONDS).
+
+    A queue this process does not configure holds nothing; a Redis that does not answer raises
+    RedisError, so callers can tell "gone" from "cannot tell".
+    """
+    try:
+        queue = django_rq.get_queue(queue_name)
+    except KeyError:
+        return False
+    return Job.exists(job_id, connection=queue.connection)
