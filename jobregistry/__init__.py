@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import (
     DuplicateJobProcessor,
+    DuplicateRelatedObjectResolver,
     InvalidJobData,
     InvalidJobName,
     InvalidJobOptions,
@@ -31,6 +32,7 @@ from .errors import (
     UnknownJobType,
 )
 from .registry import JobType, job_processor, register_job_processor, registry
+from .related import register_related_object_resolver, related_object
 
 if TYPE_CHECKING:
     from .actions import cancel_job, retry_job
@@ -63,6 +65,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "TERMINAL_STATUSES",
     "DuplicateJobProcessor",
+    "DuplicateRelatedObjectResolver",
     "InvalidJobData",
     "InvalidJobName",
     "InvalidJobOptions",
@@ -79,6 +82,8 @@ __all__ = [
     "enqueue_jobs",
     "job_processor",
     "register_job_processor",
+    "register_related_object_resolver",
     "registry",
+    "related_object",
     "retry_job",
 ]

@@ -25,7 +25,9 @@ def retry_job(job_id: str) -> JobRecord:
     with transaction.atomic():
         record = _locked(job_id)
         if record.status not in RETRYABLE_STATUSES:
-            raise JobStateError(f"Job {job_id} is {record.status}; only failed or canceled jobs can be retried.")
+            raise JobStateError(
+                f"Job {job_id} is {record.status}; only failed or canceled jobs can be retried.", status=record.status
+            )
         record.status = JobStatus.QUEUED
         record.attempts = 0
         record.progress = 0
@@ -45,7 +47,8 @@ def cancel_job(job_id: str) -> JobRecord:
         record = _locked(job_id)
         if record.status not in CANCELABLE_STATUSES:
             raise JobStateError(
-                f"Job {job_id} is {record.status}; only pending, queued, scheduled or retrying jobs can be canceled."
+                f"Job {job_id} is {record.status}; only pending, queued, scheduled or retrying jobs can be canceled.",
+                status=record.status,
             )
         record.status = JobStatus.CANCELED
         record.finished_at = timezone.now()

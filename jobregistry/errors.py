@@ -33,7 +33,23 @@ class InvalidJobOptions(JobRegistryError, ValueError):
 
 
 class JobStateError(JobRegistryError):
-    """The job is in a state that does not allow the action (e.g. retrying a finished job)."""
+    """The job is in a state that does not allow the action (e.g. retrying a finished job).
+
+    `status` is the state the job was found in (None if there is no such job), so callers that
+    act on many jobs can say why they skipped each one.
+
+    Example:
+        >>> JobStateError("Job a1 is finished; only failed jobs can be retried.", status="finished").status
+        'finished'
+    """
+
+    def __init__(self, message: str, *, status: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class DuplicateRelatedObjectResolver(JobRegistryError):
+    """A second, different related-object resolver was registered for a job name already taken."""
 
 
 class PermanentJobError(JobRegistryError):

@@ -121,3 +121,16 @@ def hand_over_many(records: list[JobRecord]) -> int:
             mark_pending(record.id, reason)
         return 0
     return len(records)
+
+
+def redis_holds(queue_name: str, job_id: str) -> bool:
+    """True while Redis still has the RQ job `job_id` (results expire after RESULT_TTL_SECONDS).
+
+    A queue this process does not configure holds nothing; a Redis that does not answer raises
+    RedisError, so callers can tell "gone" from "cannot tell".
+    """
+    try:
+        queue = get_queue(queue_name)
+    except KeyError:
+        return False
+    return Job.exists(job_id, connection=queue.connection)

@@ -53,8 +53,14 @@ def test_a_rendered_sentence_uploaded_through_the_form_is_read_back(client, ada,
 
 def test_the_status_endpoint_the_page_polls_reports_the_text(client, ada, worker):
     upload = upload_through_the_form(client, ada, image_file("PNG", text="Polling works fine"))
+    # The upload is marked done inside the job, a moment before the job itself is recorded finished.
     state = wait_until(
-        lambda: (s := client.get(f"/uploads/{upload.pk}/status/").json())["final"] and s, what="final OCR state"
+        lambda: (
+            (s := client.get(f"/uploads/{upload.pk}/status/").json())["final"]
+            and s["job"]["status"] == "finished"
+            and s
+        ),
+        what="final OCR state",
     )
     assert state["ocr_status"] == "done"
     assert word_match("Polling works fine", state["ocr_text"]) >= MIN_WORD_MATCH

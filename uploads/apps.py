@@ -1,4 +1,4 @@
-"""App config for uploads: registers `ocr:process` when OCR_ENABLED is true."""
+"""App config for uploads: registers `ocr:process` when OCR_ENABLED is true, and its related-object link."""
 
 from django.apps import AppConfig
 from django.conf import settings
@@ -9,10 +9,14 @@ class UploadsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        if settings.OCR_ENABLED:
-            from jobregistry import register_job_processor
+        from jobregistry import register_job_processor, register_related_object_resolver
 
+        from .related import upload_for_job
+        from .services import OCR_JOB
+
+        # Always: records of OCR jobs outlive the setting that enqueued them.
+        register_related_object_resolver(OCR_JOB, upload_for_job)
+        if settings.OCR_ENABLED:
             from .ocr import process_ocr
-            from .services import OCR_JOB
 
             register_job_processor(OCR_JOB, process_ocr)
