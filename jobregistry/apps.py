@@ -16,6 +16,7 @@ class JobRegistryConfig(AppConfig):
 
         register_job_processor("jobs:ping", ping)
         checks.register(check_job_queues, "jobregistry")
+        checks.register(check_job_timing, "jobregistry")
 
 
 def check_job_queues(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
@@ -31,4 +32,14 @@ def check_job_queues(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         )
         for job_type in registry.all()
         if job_type.queue not in settings.RQ_QUEUES
+    ]
+
+
+def check_job_timing(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """JOB_STALE_AFTER and JOB_RECONCILE_INTERVAL must leave room for heartbeats."""
+    from .timing import Timing
+
+    return [
+        checks.Error(problem, hint="See the Settings section of the README.", id="jobregistry.E002")
+        for problem in Timing.from_settings().problems()
     ]

@@ -1,7 +1,9 @@
 """Hands a committed JobRecord to Redis as an RQ job.
 
 Everything RQ needs is read from the record, so a record that could not be handed over at
-commit time (Redis down) can be handed over again later from the database alone.
+commit time (Redis down, or the process died first) can be handed over again later from the
+database alone (see reconcile.py). The RQ job id is the record id and the hand-over is atomic
+and unique in Redis, so handing one record over twice never makes two jobs.
 
 Example:
     >>> hand_over(record)   # normally called from transaction.on_commit by enqueue_job()
@@ -14,8 +16,8 @@ from datetime import datetime, timedelta
 
 import django_rq
 from redis.exceptions import RedisError
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus, Retry
 
 from . import records
 from .backoff import RetryPolicy
@@ -25,19 +27,28 @@ logger = logging.getLogger(__name__)
 
 # The function every RQ job runs; it finds the processor by name in the registry.
 DISPATCH_FUNC = "jobregistry.runner.run_job"
+# Set in the meta of every RQ job handed over from a record: a worker never re-creates such a
+# job's record once it was deleted (only raw RQ jobs get a record made for them).
+FROM_RECORD_META = "jobregistry_record"
 RESULT_TTL_SECONDS = 24 * 3600  # Redis keeps results a day; the database keeps them for good.
 
 
-def rq_retry_for(policy: RetryPolicy) -> Retry | None:
-    """RQ's Retry for `policy`, or None for a single attempt.
+# An RQ job in one of these states is over; one found under a waiting record's id is a leftover
+# of an earlier run (e.g. before retry_job()), not this hand-over.
+ENDED_RQ_STATUSES = frozenset({JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})
+
+
+def rq_retry_for(policy: RetryPolicy, attempts_done: int = 0) -> Retry | None:
+    """RQ's Retry for what is left of `policy` after `attempts_done` attempts, or None if one run is left.
 
     RQ's ScheduledJobRegistry scores jobs in whole seconds and truncates, so a job due at
     12.9 s may run at 12.0 s. One extra second per interval guarantees the full backoff.
     """
-    if policy.attempts <= 1:
+    retries = policy.attempts - attempts_done - 1
+    if retries <= 0:
         return None
-    intervals = [(ms / 1000 + 1) if ms else 0 for ms in policy.delays_ms()]
-    return Retry(max=policy.attempts - 1, interval=intervals)
+    intervals = [(ms / 1000 + 1) if ms else 0 for ms in policy.delays_ms()[attempts_done:]]
+    return Retry(max=retries, interval=intervals)
 
 
 def ceil_to_second(moment: datetime) -> datetime:
@@ -47,26 +58,56 @@ def ceil_to_second(moment: datetime) -> datetime:
 
 
 def hand_over(record: JobRecord) -> bool:
-    """Put `record` on its RQ queue (or schedule it); on a Redis error mark it pending. True if sent."""
-    policy = RetryPolicy.build(record.max_attempts, record.backoff)
-    queue = django_rq.get_queue(record.queue)
-    options = {
-        "job_id": record.id,
-        "retry": rq_retry_for(policy),
-        "result_ttl": RESULT_TTL_SECONDS,
-        "description": f"{record.name} {record.id}",
-    }
+    """Put `record` on its RQ queue (or schedule it); on a Redis error mark it pending. True if Redis has it.
+
+    A record already in Redis (handed over by someone else a moment ago) is left as it is.
+    """
     try:
-        if record.scheduled_for is not None:
-            queue.enqueue_at(ceil_to_second(record.scheduled_for), DISPATCH_FUNC, record.name, record.data, **options)
-        else:
-            queue.enqueue(DISPATCH_FUNC, record.name, record.data, **options)
+        return _enqueue_once(record)
     except RedisError as exc:
-        reason = f"Redis refused the job at commit time ({type(exc).__name__}: {exc}); it is kept as pending."
+        reason = (
+            f"Redis refused the job ({type(exc).__name__}: {exc}); "
+            "it is kept as pending and handed over when Redis answers again."
+        )
         logger.error("Job %s (%s): %s", record.id, record.name, reason)
         records.mark_pending(record.id, reason)
         return False
-    return True
+
+
+def _enqueue_once(record: JobRecord) -> bool:
+    queue = django_rq.get_queue(record.queue)
+    for _ in range(2):
+        try:
+            _enqueue(queue, record)
+            return True
+        except DuplicateJobError:
+            try:
+                existing = Job.fetch(record.id, connection=queue.connection, serializer=queue.serializer)
+                status = existing.get_status(refresh=False)
+            except NoSuchJobError:
+                continue  # it vanished between the two calls: try again
+            if status not in ENDED_RQ_STATUSES:
+                logger.info("Job %s is already in Redis (%s); not handing it over twice.", record.id, status.value)
+                return True
+            existing.delete(remove_from_queue=True)
+    return False
+
+
+def _enqueue(queue, record: JobRecord) -> None:
+    """One atomic, unique enqueue: RQ raises DuplicateJobError instead of writing a second job."""
+    policy = RetryPolicy.of_record(record.max_attempts, record.backoff)
+    options = {
+        "job_id": record.id,
+        "retry": rq_retry_for(policy, attempts_done=record.attempts),
+        "result_ttl": RESULT_TTL_SECONDS,
+        "description": f"{record.name} {record.id}",
+        "meta": {FROM_RECORD_META: True},
+        "unique": True,
+    }
+    if record.scheduled_for is not None:
+        queue.enqueue_at(ceil_to_second(record.scheduled_for), DISPATCH_FUNC, record.name, record.data, **options)
+    else:
+        queue.enqueue(DISPATCH_FUNC, record.name, record.data, **options)
 
 
 def remove_from_redis(queue_name: str, job_id: str) -> bool:

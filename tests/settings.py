@@ -15,11 +15,15 @@ os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL", f"sqlite:///{_S
 os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # The worker the suite shares listens on default and low; `isolated` is for workers a single test
 # starts with special settings, so no other worker takes their jobs.
-os.environ["JOB_QUEUES"] = os.environ.get("TEST_JOB_QUEUES", "default,low,isolated")
+TEST_QUEUES = "default,low,isolated"
+os.environ["JOB_QUEUES"] = os.environ.get("TEST_JOB_QUEUES", TEST_QUEUES)
 os.environ["OCR_ENABLED"] = "true"
 os.environ["SECRET_KEY"] = "tests-only-secret-key-not-for-production-0123456789abcdef"
 os.environ["DEBUG"] = "false"
 os.environ.setdefault("MEDIA_ROOT", str(_BASE / ".test-media"))
+# Dead workers are noticed within seconds, so the fault tests stay short.
+os.environ.setdefault("JOB_STALE_AFTER", "4")
+os.environ.setdefault("JOB_RECONCILE_INTERVAL", "1")
 
 from jobsite.settings import *  # noqa: E402,F403
 from jobsite.settings import DATABASES, INSTALLED_APPS  # noqa: E402
