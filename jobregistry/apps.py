@@ -19,6 +19,7 @@ class JobRegistryConfig(AppConfig):
         # A worker finds a `@task` by the module path in its job, without importing every module first.
         registry.add_loader(load_task_job)
         checks.register(check_job_queues, "jobregistry")
+        checks.register(check_job_timing, "jobregistry")
 
 
 def check_job_queues(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
@@ -34,4 +35,14 @@ def check_job_queues(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         )
         for job_type in registry.all()
         if job_type.queue not in settings.RQ_QUEUES
+    ]
+
+
+def check_job_timing(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """JOB_STALE_AFTER and JOB_RECONCILE_INTERVAL must leave room for heartbeats."""
+    from .timing import Timing
+
+    return [
+        checks.Error(problem, hint="See the Settings section of the README.", id="jobregistry.E002")
+        for problem in Timing.from_settings().problems()
     ]

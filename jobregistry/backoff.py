@@ -46,6 +46,12 @@ class RetryPolicy:
             raise InvalidJobOptions(f"backoff delay must be a non-negative integer of milliseconds, got {delay!r}.")
         return cls(attempts=attempts, backoff_type=backoff_type, delay_ms=delay)
 
+    @classmethod
+    def of_record(cls, max_attempts: int, backoff: dict[str, Any] | None) -> RetryPolicy:
+        """The policy a stored JobRecord was given (already validated, so not checked again)."""
+        backoff = backoff or {}
+        return cls(max_attempts, backoff.get("type", "fixed"), backoff.get("delay", 0))
+
     @property
     def backoff(self) -> dict[str, Any] | None:
         """The policy in the public `backoff` form, or None when there is no wait."""

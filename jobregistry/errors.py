@@ -58,3 +58,24 @@ class PermanentJobError(JobRegistryError):
     Example:
         >>> raise PermanentJobError("upload 42 no longer exists")
     """
+
+
+class NotARegistryJob(JobRegistryError):
+    """An RQ job that does not call jobregistry's dispatcher; workers refuse to import or run it.
+
+    Example:
+        A job pushed into Redis by hand that names `os.system` fails with this error, unrun.
+    """
+
+
+class WorkerLost(JobRegistryError):
+    """The worker running an attempt died (killed, out of memory, host lost) before it could record the outcome.
+
+    Never raised: it names the error recorded on the attempt, e.g.
+    `jobregistry.errors.WorkerLost: The work horse of worker w1 was killed by SIGKILL while running this job.`
+    """
+
+
+def error_type_name(exc_type: type[BaseException]) -> str:
+    """The dotted name stored in JobRecord.error_type, e.g. 'jobregistry.errors.WorkerLost'."""
+    return f"{exc_type.__module__}.{exc_type.__qualname__}"

@@ -26,9 +26,12 @@ class JobStatus(models.TextChoices):
 
 TERMINAL_STATUSES = frozenset({JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED})
 RETRYABLE_STATUSES = frozenset({JobStatus.FAILED, JobStatus.CANCELED})
-CANCELABLE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.RETRYING})
-# A worker may begin an attempt from these; STARTED is included because RQ re-runs a job whose
-# previous work horse died before it could record the outcome.
+# Waiting for a run: in Redis (queued, scheduled, retrying) or about to be (pending).
+WAITING_STATUSES = frozenset({JobStatus.PENDING, JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.RETRYING})
+CANCELABLE_STATUSES = WAITING_STATUSES
+# A worker may begin an attempt from these. STARTED is included because RQ may re-run a job whose
+# previous worker died before anyone recorded it; records.start_attempt() then checks that the
+# previous attempt's worker is really gone, so one attempt never runs twice at once.
 RUNNABLE_STATUSES = frozenset(
     {JobStatus.PENDING, JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.RETRYING, JobStatus.STARTED}
 )
@@ -84,6 +87,8 @@ class JobRecord(models.Model):
             models.Index(fields=["name", "-enqueued_at"], name="jobrecord_name_enq"),
             models.Index(fields=["queue", "-enqueued_at"], name="jobrecord_queue_enq"),
             models.Index(fields=["-enqueued_at"], name="jobrecord_enqueued"),
+            # reconcile.py's sweeps: records of a status unchanged since a cutoff, oldest first.
+            models.Index(fields=["status", "updated_at"], name="jobrecord_status_updated"),
         ]
 
     def __str__(self) -> str:

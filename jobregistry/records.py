@@ -12,16 +12,21 @@ Example:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from .models import RUNNABLE_STATUSES, JobAttempt, JobRecord, JobStatus
+from .backoff import RetryPolicy
+from .errors import WorkerLost, error_type_name
+from .models import RUNNABLE_STATUSES, WAITING_STATUSES, JobAttempt, JobRecord, JobStatus
 
 logger = logging.getLogger(__name__)
+
+WORKER_LOST = error_type_name(WorkerLost)
 
 PROGRESS_MESSAGE_MAX = JobRecord._meta.get_field("progress_message").max_length
 
@@ -44,25 +49,52 @@ def start_attempt(
     data: dict[str, Any],
     worker_name: str,
     max_attempts: int = 1,
+    still_running_elsewhere: Callable[[JobRecord], bool] | None = None,
     create_missing: bool = True,
 ) -> StartedAttempt | None:
     """Mark the record started and log a new attempt; None if the record must not run.
 
     A job that reached Redis without enqueue_job() (a raw RQ job naming our dispatcher) gets its
-    record here (`create_missing`), so it is still tracked. A job enqueue_job() made whose record
-    has since been deleted does not run: the database decides. Nor does a canceled or finished one.
+    record here, so it is still tracked; with `create_missing` False (a job handed over from a
+    record) a deleted record stays deleted and the job does not run. A canceled or already
+    finished record is not run again.
+
+    A record still `started` by another worker means RQ delivered the job again: either that worker
+    died (its attempt is closed here as lost and a new one begins) or it is alive and still running
+    the job (`still_running_elsewhere` says so) and this delivery is a duplicate that must not run.
     """
     now = timezone.now()
     with transaction.atomic():
-        record = JobRecord.objects.select_for_update().filter(pk=job_id).first()
-        if record is None:
-            if not create_missing:
-                logger.warning("Job %s (%s) has no record any more; not running it.", job_id, name)
+        if create_missing:
+            record, _ = JobRecord.objects.select_for_update().get_or_create(
+                id=job_id,
+                defaults={"name": name, "queue": queue, "data": data, "max_attempts": max_attempts},
+            )
+        else:
+            record = JobRecord.objects.select_for_update().filter(pk=job_id).first()
+            if record is None:
+                logger.warning("Job %s (%s): its record was deleted; not running it.", job_id, name)
                 return None
-            record = JobRecord.objects.create(id=job_id, name=name, queue=queue, data=data, max_attempts=max_attempts)
         if record.status not in RUNNABLE_STATUSES:
             logger.warning("Job %s (%s) is %s; not running it again.", job_id, name, record.status)
             return None
+        if record.status == JobStatus.STARTED:
+            # The same worker runs one job at a time, so its own earlier attempt is certainly over.
+            if record.worker_name != worker_name and still_running_elsewhere and still_running_elsewhere(record):
+                logger.warning(
+                    "Job %s (%s) is already running on worker %s; not starting it twice.",
+                    job_id,
+                    name,
+                    record.worker_name,
+                )
+                return None
+            _close_attempt(
+                record,
+                now,
+                WORKER_LOST,
+                f"Worker {record.worker_name or '?'} stopped while running attempt {record.attempts}; "
+                f"RQ delivered the job again to worker {worker_name}.",
+            )
         record.attempts += 1
         record.status = JobStatus.STARTED
         record.started_at = record.started_at or now
@@ -150,6 +182,135 @@ def fail_attempt(
             error_traceback=error_traceback,
         )
     return bool(updated)
+
+
+def worker_lost(job_id: str, *, worker_name: str, reason: str, retry: bool) -> str | None:
+    """The worker running `job_id` died; end its attempt the way RQ ends the job. Returns the new status.
+
+    `retry` is RQ's decision (the RQ job has retries left): the record becomes `retrying` (due after
+    the job's backoff) or `failed`, with WorkerLost and `reason` on the record and on the attempt.
+    Only an attempt of `worker_name` is ended, so a late report never ends a newer attempt
+    elsewhere. A record still waiting (the worker died before the attempt began) fails only when
+    RQ will not run the job again; otherwise it keeps waiting.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        record = JobRecord.objects.select_for_update().filter(pk=job_id).first()
+        if record is None:
+            return None
+        if record.status == JobStatus.STARTED and (not worker_name or record.worker_name == worker_name):
+            _close_attempt(record, now, WORKER_LOST, reason)
+            if retry:
+                policy = RetryPolicy.of_record(record.max_attempts, record.backoff)
+                record.status = JobStatus.RETRYING
+                record.scheduled_for = now + timedelta(milliseconds=policy.delay_before_retry_ms(record.attempts))
+            else:
+                record.status = JobStatus.FAILED
+                record.finished_at = now
+        elif record.status in WAITING_STATUSES and not retry:
+            record.status = JobStatus.FAILED
+            record.finished_at = now
+        else:
+            return None
+        record.error_type = WORKER_LOST
+        record.error_message = reason
+        record.error_traceback = ""
+        record.save(
+            update_fields=[
+                "status",
+                "scheduled_for",
+                "finished_at",
+                "error_type",
+                "error_message",
+                "error_traceback",
+                "updated_at",
+            ]
+        )
+    logger.warning("Job %s (%s): %s Now %s.", job_id, record.name, reason, record.status)
+    return record.status
+
+
+def fail_waiting(job_id: str, *, error_type: str, reason: str) -> bool:
+    """RQ failed a job that never began an attempt here (e.g. stuck, or its payload unreadable): `failed`."""
+    now = timezone.now()
+    return bool(
+        JobRecord.objects.filter(pk=job_id, status__in=WAITING_STATUSES).update(
+            status=JobStatus.FAILED,
+            error_type=error_type[:255],
+            error_message=reason,
+            error_traceback="",
+            finished_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def refuse_job(
+    job_id: str,
+    *,
+    name: str,
+    queue: str,
+    data: dict[str, Any],
+    worker_name: str,
+    error_type: str,
+    error_message: str,
+    error_traceback: str = "",
+) -> bool:
+    """A delivered RQ job cannot be run at all (its payload is not JSON, or it names another function).
+
+    The record (created if the job never had one) ends `failed` with the reason, and the attempt log
+    shows the refused delivery. False if the record had already ended or is running elsewhere.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        record, _ = JobRecord.objects.select_for_update().get_or_create(
+            id=job_id, defaults={"name": name[:100], "queue": queue[:64], "data": data}
+        )
+        if record.status not in WAITING_STATUSES:
+            return False
+        record.attempts += 1
+        JobAttempt.objects.create(
+            record=record,
+            number=record.attempts,
+            outcome=JobAttempt.Outcome.FAILED,
+            started_at=now,
+            finished_at=now,
+            worker_name=worker_name,
+            error_type=error_type[:255],
+            error_message=error_message,
+        )
+        record.status = JobStatus.FAILED
+        record.worker_name = worker_name
+        record.error_type = error_type[:255]
+        record.error_message = error_message
+        record.error_traceback = error_traceback
+        record.finished_at = now
+        record.scheduled_for = None
+        record.save()
+    return True
+
+
+def claim_pending(job_id: str) -> JobRecord | None:
+    """Take a `pending` record for a hand-over to Redis; only one caller wins. Returns the claimed record."""
+    with transaction.atomic():
+        record = JobRecord.objects.select_for_update().filter(pk=job_id, status=JobStatus.PENDING).first()
+        if record is None:
+            return None
+        record.status = JobStatus.SCHEDULED if record.scheduled_for else JobStatus.QUEUED
+        record.save(update_fields=["status", "updated_at"])
+    return record
+
+
+def touch(job_id: str, status: str) -> bool:
+    """Note that a waiting record was just handed over again, so the next sweep leaves it alone a while."""
+    return bool(JobRecord.objects.filter(pk=job_id, status=status).update(updated_at=timezone.now()))
+
+
+def _close_attempt(record: JobRecord, now: datetime, error_type: str, error_message: str) -> None:
+    """Close the attempt log's open row for the record's current attempt (a lost attempt)."""
+    JobAttempt.objects.filter(record=record, number=record.attempts, outcome=JobAttempt.Outcome.RUNNING).update(
+        outcome=JobAttempt.Outcome.FAILED, finished_at=now, error_type=error_type[:255], error_message=error_message
+    )
 
 
 def mark_pending(job_id: str, reason: str) -> bool:

@@ -19,14 +19,15 @@ from typing import Any
 from django.utils import timezone
 from rq import get_current_job
 
-from . import records
+from . import liveness, records
 from .backoff import RetryPolicy
 from .context import JobContext
 from .errors import InvalidJobData, JobRegistryError, PermanentJobError
 from .models import JobRecord
 from .payload import check_json_value
 from .registry import registry, validate_job_name
-from .transport import RECORD_META_KEY
+from .timing import Timing
+from .transport import FROM_RECORD_META
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,12 @@ logger = logging.getLogger(__name__)
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (PermanentJobError, JobRegistryError)
 
 
-def run_job(name: Any, data: Any) -> Any:
-    """Run the processor registered under `name` with `data`; return its JSON result."""
+def run_job(*args: Any, **kwargs: Any) -> Any:
+    """Run the processor registered under `name` with `data` (RQ calls `run_job(name, data)`); return its result.
+
+    Any other arguments (a raw RQ job built by hand) are recorded as a failed job, not a crash.
+    """
+    name, data, bad_call = _name_and_data(args, kwargs)
     rq_job = get_current_job()
     job_id = rq_job.id if rq_job is not None else uuid.uuid4().hex
     retries_left = (rq_job.retries_left or 0) if rq_job is not None else 0
@@ -46,12 +51,15 @@ def run_job(name: Any, data: Any) -> Any:
         data=data if isinstance(data, dict) else {"raw": repr(data)[:1000]},
         worker_name=(rq_job.worker_name or "") if rq_job is not None else "",
         max_attempts=retries_left + 1,
-        create_missing=not (rq_job is not None and rq_job.meta.get(RECORD_META_KEY)),
+        still_running_elsewhere=_still_running_check(rq_job),
+        create_missing=not (rq_job is not None and rq_job.meta.get(FROM_RECORD_META)),
     )
     if attempt is None:
-        return None  # canceled or already done: nothing to run, nothing to retry
+        return None  # canceled, already done, or running elsewhere: nothing to run, nothing to retry
 
     try:
+        if bad_call is not None:
+            raise bad_call
         job_type = registry.resolve(validate_job_name(name), data)
         if not isinstance(data, dict):
             raise InvalidJobData(f"Job data must be a JSON object, got {type(data).__name__}.")
@@ -73,6 +81,28 @@ def run_job(name: Any, data: Any) -> Any:
     return result
 
 
+def _name_and_data(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, InvalidJobData | None]:
+    if len(args) == 2 and not kwargs:
+        return args[0], args[1], None
+    problem = InvalidJobData(
+        f"An RQ job must call run_job(name, data); this one passed {len(args)} positional argument(s)"
+        f"{' and the keyword(s) ' + ', '.join(sorted(map(str, kwargs))) if kwargs else ''}."
+    )
+    return (args[0] if args else ""), {"args": repr(args)[:1000], "kwargs": repr(kwargs)[:1000]}, problem
+
+
+def _still_running_check(rq_job: Any):
+    """A check, for start_attempt(), that the worker of the record's open attempt is alive and on this job."""
+    if rq_job is None:
+        return None
+    stale_after = Timing.from_settings().stale_after
+
+    def still_running(record: JobRecord) -> bool:
+        return liveness.is_running(rq_job.connection, record.worker_name, record.id, stale_after=stale_after)
+
+    return still_running
+
+
 def _record_failure(attempt: records.StartedAttempt, exc: Exception, rq_job: Any, retries_left: int) -> None:
     permanent = isinstance(exc, PERMANENT_ERRORS)
     if permanent and rq_job is not None:
@@ -80,8 +110,8 @@ def _record_failure(attempt: records.StartedAttempt, exc: Exception, rq_job: Any
         rq_job.retries_left = 0
     retry_at = None
     if retries_left > 0 and not permanent:
-        backoff = JobRecord.objects.values_list("backoff", flat=True).get(pk=attempt.record_id) or {}
-        policy = RetryPolicy(attempt.max_attempts, backoff.get("type", "fixed"), backoff.get("delay", 0))
+        backoff = JobRecord.objects.values_list("backoff", flat=True).get(pk=attempt.record_id)
+        policy = RetryPolicy.of_record(attempt.max_attempts, backoff)
         retry_at = timezone.now() + timedelta(milliseconds=policy.delay_before_retry_ms(attempt.number))
     records.fail_attempt(
         attempt,

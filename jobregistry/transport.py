@@ -1,7 +1,9 @@
 """Hands a committed JobRecord to Redis as an RQ job.
 
 Everything RQ needs is read from the record, so a record that could not be handed over at
-commit time (Redis down) can be handed over again later from the database alone.
+commit time (Redis down, or the process died first) can be handed over again later from the
+database alone (see reconcile.py). The RQ job id is the record id and the hand-over is atomic
+and unique in Redis, so handing one record over twice never makes two jobs.
 
 Example:
     >>> hand_over(record)   # normally called from transaction.on_commit by enqueue_job()
@@ -13,8 +15,8 @@ import logging
 from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus, Retry
 
 from .backoff import RetryPolicy
 from .connection import get_queue, get_redis
@@ -25,20 +27,28 @@ logger = logging.getLogger(__name__)
 
 # The function every RQ job runs; it finds the processor by name in the registry.
 DISPATCH_FUNC = "jobregistry.runner.run_job"
-RECORD_META_KEY = "jobregistry_record"
+# Set in the meta of every RQ job handed over from a record: a worker never re-creates such a
+# job's record once it was deleted (only raw RQ jobs get a record made for them).
+FROM_RECORD_META = "jobregistry_record"
 RESULT_TTL_SECONDS = 24 * 3600  # Redis keeps results a day; the database keeps them for good.
 
 
-def rq_retry_for(policy: RetryPolicy, *, at_front: bool = False) -> Retry | None:
-    """RQ's Retry for `policy`, or None for a single attempt.
+# An RQ job in one of these states is over; one found under a waiting record's id is a leftover
+# of an earlier run (e.g. before retry_job()), not this hand-over.
+ENDED_RQ_STATUSES = frozenset({JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})
+
+
+def rq_retry_for(policy: RetryPolicy, attempts_done: int = 0, *, at_front: bool = False) -> Retry | None:
+    """RQ's Retry for what is left of `policy` after `attempts_done` attempts, or None if one run is left.
 
     RQ's ScheduledJobRegistry scores jobs in whole seconds and truncates, so a job due at
     12.9 s may run at 12.0 s. One extra second per interval guarantees the full backoff.
     """
-    if policy.attempts <= 1:
+    retries = policy.attempts - attempts_done - 1
+    if retries <= 0:
         return None
-    intervals = [(ms / 1000 + 1) if ms else 0 for ms in policy.delays_ms()]
-    return Retry(max=policy.attempts - 1, interval=intervals, enqueue_at_front=at_front)
+    intervals = [(ms / 1000 + 1) if ms else 0 for ms in policy.delays_ms()[attempts_done:]]
+    return Retry(max=retries, interval=intervals, enqueue_at_front=at_front)
 
 
 def jumps_queue(priority: int) -> bool:
@@ -57,29 +67,57 @@ def ceil_to_second(moment: datetime) -> datetime:
 
 
 def hand_over(record: JobRecord) -> bool:
-    """Put `record` on its RQ queue (or schedule it); on a Redis error mark it pending. True if sent."""
+    """Put `record` on its RQ queue (or schedule it); on a Redis error mark it pending. True if Redis has it.
+
+    A record already in Redis (handed over by someone else a moment ago) is left as it is.
+    """
     try:
-        _put(get_queue(record.queue), record)
+        return _enqueue_once(record)
     except RedisError as exc:
-        reason = f"Redis refused the job at commit time ({type(exc).__name__}: {exc}); it is kept as pending."
+        reason = (
+            f"Redis refused the job ({type(exc).__name__}: {exc}); "
+            "it is kept as pending and handed over when Redis answers again."
+        )
         logger.error("Job %s (%s): %s", record.id, record.name, reason)
         mark_pending(record.id, reason)
         return False
-    return True
 
 
-def _put(queue, record: JobRecord, pipeline=None) -> None:
-    """Enqueue (or schedule) the RQ job for `record`, in `pipeline` if given."""
-    policy = RetryPolicy.build(record.max_attempts, record.backoff)
+def _enqueue_once(record: JobRecord) -> bool:
+    queue = get_queue(record.queue)
+    for _ in range(2):
+        try:
+            _enqueue(queue, record, unique=True)
+            return True
+        except DuplicateJobError:
+            try:
+                existing = Job.fetch(record.id, connection=queue.connection, serializer=queue.serializer)
+                status = existing.get_status(refresh=False)
+            except NoSuchJobError:
+                continue  # it vanished between the two calls: try again
+            if status not in ENDED_RQ_STATUSES:
+                logger.info("Job %s is already in Redis (%s); not handing it over twice.", record.id, status.value)
+                return True
+            existing.delete(remove_from_queue=True)
+    return False
+
+
+def _enqueue(queue, record: JobRecord, *, unique: bool = False, pipeline=None) -> None:
+    """Enqueue (or schedule) the RQ job for `record`.
+
+    unique: one atomic, unique enqueue; RQ raises DuplicateJobError instead of writing a second job.
+    pipeline: queue the commands there instead (for records just created, which Redis cannot hold).
+    """
+    policy = RetryPolicy.of_record(record.max_attempts, record.backoff)
     at_front = jumps_queue(record.priority)
     options = {
         "job_id": record.id,
-        # Tells the worker a record was written first; if it is gone, the job must not run.
-        "meta": {RECORD_META_KEY: True},
         "at_front": at_front,  # for a delayed job RQ keeps it and applies it when the job falls due
-        "retry": rq_retry_for(policy, at_front=at_front),
+        "retry": rq_retry_for(policy, attempts_done=record.attempts, at_front=at_front),
         "result_ttl": RESULT_TTL_SECONDS,
         "description": f"{record.name} {record.id}",
+        "meta": {FROM_RECORD_META: True},
+        "unique": unique,
         "pipeline": pipeline,
     }
     if record.scheduled_for is not None:
@@ -103,16 +141,15 @@ def remove_from_redis(queue_name: str, job_id: str) -> bool:
 
 
 def hand_over_many(records: list[JobRecord]) -> int:
-    """hand_over() for many records in one Redis pipeline; on a Redis error all are marked pending.
-
-    Returns how many were sent.
+    """hand_over() for records enqueue_jobs() just created, in one Redis pipeline; on a Redis error
+    all are marked pending (and reconcile.py relays them later). Returns how many were sent.
     """
     if not records:
         return 0
     try:
         with get_redis().pipeline(transaction=False) as pipe:  # one round trip; the records are the truth
             for record in records:
-                _put(get_queue(record.queue), record, pipeline=pipe)
+                _enqueue(get_queue(record.queue), record, pipeline=pipe)
             pipe.execute()
     except RedisError as exc:
         reason = f"Redis refused the jobs at commit time ({type(exc).__name__}: {exc}); they are kept as pending."

@@ -155,7 +155,13 @@ RQ_QUEUES = {
 RQ = {
     # jobregistry hands jobs over in its own transaction.on_commit hook; django-rq must not defer again.
     "COMMIT_MODE": "auto",
+    # RQ's forking worker plus jobregistry's reconciling (jobregistry.worker.SimpleWorker runs jobs in-process).
+    "WORKER_CLASS": env.str("RQ_WORKER_CLASS", default="jobregistry.worker.Worker"),
 }
+# A worker silent this long (seconds) is dead: its `started` jobs are retried or failed.
+JOB_STALE_AFTER: int = env.int("JOB_STALE_AFTER", default=60)
+# How often (seconds) the running workers reconcile records with Redis (see jobregistry/reconcile.py).
+JOB_RECONCILE_INTERVAL: int = env.int("JOB_RECONCILE_INTERVAL", default=15)
 # Django's Tasks API (`@task`, the django-tasks backport) runs on the job registry: every queue in
 # JOB_QUEUES, one attempt per task (OPTIONS "attempts" and "backoff" change that for a backend).
 TASKS = {"default": {"BACKEND": "jobregistry.tasks_backend.JobRegistryBackend"}}

@@ -6,8 +6,11 @@ worker is another process and sees only committed rows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -17,7 +20,11 @@ from pathlib import Path
 import django_rq
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test import override_settings
 from redis import Redis
+
+from jobregistry import enqueue_job
 
 from .waiting import wait_until
 
@@ -48,6 +55,41 @@ def redis_conn() -> Redis:
     return conn
 
 
+def child_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a `manage.py` process the tests start: test settings, the test database."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "JOBSITE_TEST_WORKER": "1",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+
+
+def run_manage(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `manage.py <args>` in a process of its own, as an operator or a web process would."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=child_env(env), capture_output=True, text=True
+    )
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (work horse, scheduler), read from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended while we looked
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
 class WorkerProcess:
     """A `manage.py rqworker` subprocess started by the tests."""
 
@@ -55,21 +97,23 @@ class WorkerProcess:
         self.name = name or f"test-worker-{uuid.uuid4().hex[:8]}"
         LOG_DIR.mkdir(exist_ok=True)
         self.log_path = LOG_DIR / f"{self.name}.log"
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "JOBSITE_TEST_WORKER": "1",
-            "PYTHONUNBUFFERED": "1",
-            **(env or {}),
-        }
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "rqworker", "--name", self.name, *extra_args],
             cwd=BASE_DIR,
-            env=env,
+            env=child_env(env),
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
+
+    def kill_all(self) -> list[int]:
+        """SIGKILL the worker and every process it started, at once: the host died. Returns the pids."""
+        pids = process_tree(self.process.pid)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait()
+        return pids
 
     def wait_ready(self, conn: Redis) -> None:
         from rq import Worker
@@ -109,6 +153,118 @@ def start_worker(django_db_setup, django_db_blocker, redis_conn) -> Iterator[Cal
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def spawn_worker(django_db_blocker) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start workers for one test against `redis` (default: the test Redis); stopped when the test ends."""
+    started: list[WorkerProcess] = []
+
+    def spawn(*extra_args: str, redis: RedisServer | None = None, env: dict[str, str] | None = None) -> WorkerProcess:
+        target = redis.env if redis is not None else {"TEST_REDIS_URL": settings.REDIS_URL}
+        worker = WorkerProcess(*extra_args, env={**target, **(env or {})})
+        started.append(worker)
+        worker.wait_ready(redis.conn if redis is not None else django_rq.get_connection("default"))
+        return worker
+
+    yield spawn
+    for worker in started:
+        worker.stop()
+
+
+# The queue of tests that run on a Redis of their own. The suite's shared, session-long workers do
+# not know it, so they never reconcile those tests' records (which sit in the same test database)
+# against their own Redis; in production one database goes with one Redis. Workers started for
+# such a test know every queue (the system check wants each job type's queue configured); they
+# live only during their test, and each test's records are gone before the next one begins.
+PRIVATE_QUEUE = "private"
+
+
+def enqueue_private(name: str, data, **options):
+    """enqueue_job() onto the private Redis's queue."""
+    return enqueue_job(name, data, queue=PRIVATE_QUEUE, **options)
+
+
+class RedisServer:
+    """A redis-server of the test's own, on a free port from 6390 to 6399, that a test may stop and restart.
+
+    With `persistent`, it keeps an append-only file (fsync always) in `directory`, so a restart
+    keeps its data, as production Redis should (see the README).
+    """
+
+    PORTS = range(6390, 6400)
+
+    def __init__(self, directory: Path, *, persistent: bool) -> None:
+        self.directory = directory
+        self.persistent = persistent
+        self.port = self._free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.conn = Redis.from_url(self.url)
+        # What a process started for this Redis needs: its URL and the private queue alone.
+        self.env = {"TEST_REDIS_URL": self.url, "TEST_JOB_QUEUES": f"{PRIVATE_QUEUE},{settings.TEST_QUEUES}"}
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    def _free_port(self) -> int:
+        for port in self.PORTS:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) != 0:
+                    return port
+        raise RuntimeError(f"no free port for a test Redis in {self.PORTS}")
+
+    def start(self) -> None:
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir",
+             str(self.directory), *persistence, "--logfile", str(self.directory / "redis.log")],
+        )  # fmt: skip
+        wait_until(self._answers, timeout=30, what=f"redis-server on port {self.port}")
+
+    def stop(self) -> None:
+        """Stop it the way a crash or a restart would: SIGTERM (with an append-only file, its data is kept)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        self.process = None
+
+    def _answers(self) -> bool:
+        try:
+            return bool(self.conn.ping())
+        except Exception:
+            return False
+
+
+@contextlib.contextmanager
+def redis_of_its_own(directory: Path, *, persistent: bool) -> Iterator[RedisServer]:
+    server = RedisServer(directory, persistent=persistent)
+    config = next(iter(settings.RQ_QUEUES.values()))
+    queues = {name: {**config, "URL": server.url} for name in [PRIVATE_QUEUE, *settings.RQ_QUEUES]}
+    try:
+        with override_settings(REDIS_URL=server.url, RQ_QUEUES=queues):
+            yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def private_redis(tmp_path) -> Iterator[RedisServer]:
+    """A Redis for this test alone, with an append-only file; the test process enqueues into it."""
+    with redis_of_its_own(tmp_path, persistent=True) as server:
+        yield server
+
+
+@pytest.fixture
+def forgetful_redis(tmp_path) -> Iterator[RedisServer]:
+    """A Redis for this test alone that keeps nothing on disk: a restart empties it."""
+    with redis_of_its_own(tmp_path, persistent=False) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_only() -> None:
+    """Skip, loudly, unless the test database is PostgreSQL (bin/test runs a PostgreSQL pass)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: bin/test runs these with TEST_DATABASE_URL=postgres://... in a second pass")
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,8 @@ os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:63
 # The worker the suite shares listens on default and low; `isolated` is for workers a single test
 # starts with special settings, so no other worker takes their jobs; `ordered` stays unworked until
 # the one test that fills it starts its worker (jobs there must wait, to show their run order).
-os.environ["JOB_QUEUES"] = os.environ.get("TEST_JOB_QUEUES", "default,low,isolated,ordered")
+TEST_QUEUES = "default,low,isolated,ordered"
+os.environ["JOB_QUEUES"] = os.environ.get("TEST_JOB_QUEUES", TEST_QUEUES)
 os.environ["OCR_ENABLED"] = "true"
 # DEBUG off, as in production, so the tests run the production checks: a key of 50+ characters and hosts.
 os.environ["SECRET_KEY"] = "tests-only-secret-key-not-for-production-0123456789abcdef"
@@ -27,6 +28,9 @@ os.environ["SECURE_SSL_REDIRECT"] = "false"
 os.environ.setdefault("MEDIA_ROOT", str(_BASE / ".test-media"))
 # WhiteNoise serves STATIC_ROOT with DEBUG off; the suite gives it a folder of its own (see conftest).
 os.environ.setdefault("STATIC_ROOT", str(_BASE / ".test-static"))
+# Dead workers are noticed within seconds, so the fault tests stay short.
+os.environ.setdefault("JOB_STALE_AFTER", "4")
+os.environ.setdefault("JOB_RECONCILE_INTERVAL", "1")
 
 from jobsite.settings import *  # noqa: E402,F403
 from jobsite.settings import DATABASES, INSTALLED_APPS, TASKS  # noqa: E402

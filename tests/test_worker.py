@@ -10,10 +10,12 @@ import uuid
 import pytest
 from django.db import transaction
 from rq import Queue
+from rq.job import Job
 
 from jobregistry import TERMINAL_STATUSES, JobRecord, JobStatus, enqueue_job
 from jobregistry.models import JobAttempt
 
+from .conftest import enqueue_private
 from .waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -137,13 +139,29 @@ def test_a_raw_rq_job_naming_an_unknown_processor_fails_with_that_reason(worker,
     assert "Unknown job type 'nobody:registered'" in done.error_message
 
 
-def test_a_job_whose_record_was_deleted_does_not_run(worker, redis_conn):
-    from rq.job import Job
-
+def test_a_job_whose_record_was_deleted_does_not_run_or_come_back(worker, redis_conn):
     record = enqueue_job("test:echo", {}, delay=1000)
-    JobRecord.objects.filter(pk=record.pk).delete()  # e.g. purged by an operator before it ran
-    wait_until(lambda: Job.fetch(record.pk, connection=redis_conn).get_status() == "finished", what="the RQ job")
+    JobRecord.objects.filter(pk=record.pk).delete()
+    job = Job.fetch(record.pk, connection=redis_conn, serializer="rq.serializers.JSONSerializer")
+    wait_until(lambda: job.get_status() == "finished", timeout=60, what="the worker to take the job")
+    assert job.return_value() is None  # taken and dropped, not run
     assert not JobRecord.objects.filter(pk=record.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("worker_class", "ours"),
+    [
+        ("jobregistry.worker.SimpleWorker", True),
+        ("rq.worker.SimpleWorker", False),  # still works; it just does not reconcile
+    ],
+)
+def test_another_worker_class_can_be_chosen(private_redis, spawn_worker, worker_class, ours):
+    worker = spawn_worker("--worker-class", worker_class, redis=private_redis)
+    record = enqueue_private("test:echo", {"class": worker_class})
+    done = wait_for_end(record.pk)
+    assert (done.status, done.worker_name) == (JobStatus.FINISHED, worker.name)
+    warned = "is not a jobregistry worker: it will not hand back dead workers' jobs" in worker.log()
+    assert warned is not ours
 
 
 def test_jobs_enqueued_in_bulk_all_run(worker):

@@ -21,3 +21,4 @@ class JobAppConfig(AppConfig):
         register_job_processor("test:permanent", jobs.permanent)
         register_job_processor("test:needs-file", jobs.needs_file)
         register_job_processor("test:low", jobs.echo, queue="low")
+        register_job_processor("test:sleep", jobs.sleepy)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 from jobregistry import JobContext, PermanentJobError
@@ -41,3 +43,15 @@ def needs_file(job: JobContext) -> str:
     """Fail until the file at `path` exists: a failure an operator can fix, then retry."""
     with open(job.data["path"]) as handle:
         return handle.read()
+
+
+def sleepy(job: JobContext) -> dict[str, Any]:
+    """Report the process it runs in (as its progress message), then sleep `seconds`.
+
+    With `sleep_below_attempt`, only attempts before that one sleep: a killed first attempt is
+    followed by a retry that finishes at once.
+    """
+    job.set_progress(1, f"pid={os.getpid()}")
+    if job.attempt < job.data.get("sleep_below_attempt", job.attempt + 1):
+        time.sleep(job.data["seconds"])
+    return {"attempt": job.attempt, "pid": os.getpid()}

@@ -1,8 +1,11 @@
 """`manage.py rqworker`: django-rq's worker with jobregistry's defaults.
 
 With no arguments it works every configured queue (JOB_QUEUES, in priority order), runs the
-scheduler (so retries with backoff and delayed jobs need no extra flag) and reads jobs as JSON.
-Every django-rq flag still works; `--without-scheduler` turns the scheduler off.
+scheduler (so retries with backoff and delayed jobs need no extra flag), reads jobs as JSON and
+uses jobregistry's worker class (jobregistry.worker.Worker unless settings.RQ['WORKER_CLASS']
+names another), which hands back the jobs of dead workers and relays jobs Redis missed.
+Every django-rq flag still works (`--worker-class jobregistry.worker.SimpleWorker` runs jobs
+without forking); `--without-scheduler` turns the scheduler off.
 
 Example:
     python manage.py rqworker                # all queues, scheduler on
@@ -11,10 +14,18 @@ Example:
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django_rq.management.commands import rqworker
+from django_rq.workers import get_worker_class
+
+from jobregistry.worker import ReliableWorkerMixin
 
 JSON_SERIALIZER = "rq.serializers.JSONSerializer"
+DEFAULT_WORKER_CLASS = "jobregistry.worker.Worker"
+
+logger = logging.getLogger("jobregistry.worker")
 
 
 class Command(rqworker.Command):
@@ -33,4 +44,14 @@ class Command(rqworker.Command):
     def handle(self, *args: str, **options) -> None:
         queues = args or tuple(settings.JOB_QUEUES)
         options["with_scheduler"] = not options.pop("without_scheduler")
+        options["worker_class"] = (
+            options.get("worker_class") or getattr(settings, "RQ", {}).get("WORKER_CLASS") or DEFAULT_WORKER_CLASS
+        )
+        if not issubclass(get_worker_class(options["worker_class"]), ReliableWorkerMixin):
+            logger.warning(
+                "%s is not a jobregistry worker: it will not hand back dead workers' jobs or relay pending ones "
+                "(other jobregistry workers still do), and if it sends no heartbeat during a job (RQ's SimpleWorker) "
+                "jobs longer than JOB_STALE_AFTER look abandoned. Mix jobregistry.worker.ReliableWorkerMixin into it.",
+                options["worker_class"],
+            )
         super().handle(*queues, **options)
