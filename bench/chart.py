@@ -44,7 +44,8 @@ def main() -> None:
     if throughput := load("throughput"):
         rows = [r for r in throughput["rows"] if not r[1].startswith("raw")]
         labels = [f"{r[0]}: {r[1]} x{r[2]}" for r in rows]
-        panels.append((labels, [float(r[4]) for r in rows], "Job throughput vs raw RQ (same class)", 0.8, "0.8"))
+        values = [float(r[5]) for r in rows]
+        panels.append((labels, values, "Job throughput per process vs raw RQ (same class)", 0.8, "0.8"))
     if enqueue := load("enqueue"):
         rows = [r for r in enqueue["rows"] if not r[1].startswith("raw")]
         labels = [f"{r[0]}: {r[1]}" for r in rows]

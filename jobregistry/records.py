@@ -64,6 +64,9 @@ def start_attempt(
     the job (`still_running_elsewhere` says so) and this delivery is a duplicate that must not run.
     """
     now = timezone.now()
+    claimed = _claim_waiting(job_id, worker_name, now)
+    if claimed is not None:
+        return claimed
     with transaction.atomic():
         if create_missing:
             record, _ = JobRecord.objects.select_for_update().get_or_create(
@@ -118,6 +121,80 @@ def start_attempt(
     return StartedAttempt(record.id, record.attempts, record.max_attempts, row.pk)
 
 
+# The worker's hot path: every job's first and last writes. Where the database allows it they are
+# single guarded statements instead of ORM round trips (SELECT FOR UPDATE, save(), create(), a
+# COMMIT each): PostgreSQL writes the record and its attempt row in one statement with
+# data-modifying CTEs; SQLite (in-process, so round trips are cheap) uses UPDATE ... RETURNING in a
+# transaction. Anything unusual falls back to the ORM path, which makes the same guarded changes.
+_CLAIM_SET = (
+    "attempts = attempts + 1, status = %s, started_at = COALESCE(started_at, %s), scheduled_for = NULL, "
+    "worker_name = %s, progress = 0, progress_message = '', updated_at = %s"
+)
+
+
+def _claim_waiting(job_id: str, worker_name: str, now: datetime) -> StartedAttempt | None:
+    """Begin the next attempt of a waiting record and log it; None when start_attempt() must decide."""
+    connection = transaction.get_connection()
+    if connection.vendor not in ("postgresql", "sqlite"):
+        return None
+    quote = connection.ops.quote_name
+    records_table, attempts_table = quote(JobRecord._meta.db_table), quote(JobAttempt._meta.db_table)
+    waiting = sorted(WAITING_STATUSES)
+    when = connection.ops.adapt_datetimefield_value(now)
+    claim = (
+        f"UPDATE {records_table} SET {_CLAIM_SET} "
+        f"WHERE id = %s AND status IN ({', '.join(['%s'] * len(waiting))}) RETURNING id, attempts, max_attempts"
+    )
+    claim_params = [JobStatus.STARTED, when, worker_name, when, job_id, *waiting]
+    insert = (
+        f"INSERT INTO {attempts_table} (record_id, number, outcome, started_at, finished_at, worker_name, "
+        "error_type, error_message, error_traceback) "
+    )
+    attempt_params = [JobAttempt.Outcome.RUNNING, when, worker_name]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH claimed AS ({claim}), logged AS ({insert}"
+                "SELECT id, attempts, %s, %s, NULL, %s, '', '', '' FROM claimed RETURNING id) "
+                "SELECT claimed.attempts, claimed.max_attempts, logged.id FROM claimed, logged",
+                [*claim_params, *attempt_params],
+            )
+            row = cursor.fetchone()
+        else:
+            with transaction.atomic():
+                cursor.execute(claim, claim_params)
+                claimed = cursor.fetchone()
+                row = None
+                if claimed is not None:
+                    cursor.execute(
+                        f"{insert}VALUES (%s, %s, %s, %s, NULL, %s, '', '', '')",
+                        [claimed[0], claimed[1], *attempt_params],
+                    )
+                    row = (claimed[1], claimed[2], cursor.lastrowid)
+    return StartedAttempt(job_id, row[0], row[1], row[2]) if row else None
+
+
+def _finish_in_one_statement(attempt: StartedAttempt, result: Any, now: datetime) -> bool | None:
+    """finish_attempt() on PostgreSQL as one statement; None elsewhere."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return None
+    quote = connection.ops.quote_name
+    records_table, attempts_table = quote(JobRecord._meta.db_table), quote(JobAttempt._meta.db_table)
+    result_json = JobRecord._meta.get_field("result").get_db_prep_save(result, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH finished AS (UPDATE {records_table} SET status = %s, result = %s, progress = 100, "
+            "finished_at = %s, updated_at = %s, error_type = '', error_message = '', error_traceback = '' "
+            "WHERE id = %s AND status = %s AND attempts = %s RETURNING id), "
+            f"logged AS (UPDATE {attempts_table} SET outcome = %s, finished_at = %s WHERE id = %s) "
+            "SELECT count(*) FROM finished",
+            [JobStatus.FINISHED, result_json, now, now, attempt.record_id, JobStatus.STARTED, attempt.number,
+             JobAttempt.Outcome.FINISHED, now, attempt.attempt_row_id],
+        )  # fmt: skip
+        return bool(cursor.fetchone()[0])
+
+
 def _current(attempt: StartedAttempt):
     """The record, only while it is still in the attempt the caller is running."""
     return JobRecord.objects.filter(pk=attempt.record_id, status=JobStatus.STARTED, attempts=attempt.number)
@@ -135,6 +212,9 @@ def set_progress(attempt: StartedAttempt, percent: int, message: str = "") -> bo
 def finish_attempt(attempt: StartedAttempt, result: Any) -> bool:
     """The attempt succeeded: the record ends `finished` with `result`."""
     now = timezone.now()
+    done = _finish_in_one_statement(attempt, result, now)
+    if done is not None:
+        return done
     with transaction.atomic():
         updated = _current(attempt).update(
             status=JobStatus.FINISHED,

@@ -31,7 +31,9 @@ from typing import Any
 
 import redis.exceptions
 import rq.worker
+from django.conf import settings
 from django.db import close_old_connections, connections
+from django.db.backends.signals import connection_created
 from rq.defaults import DEFAULT_JOB_MONITORING_INTERVAL
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
@@ -78,6 +80,9 @@ class ReliableWorkerMixin:
 
     def work(self, burst: bool = False, *args: Any, **kwargs: Any) -> bool:
         self._burst = burst
+        if not settings.JOB_WORKER_DURABLE_COMMIT:
+            connection_created.connect(relax_commit_durability, dispatch_uid="jobregistry-worker-commit")
+            connections.close_all()  # reopened with the setting on first use
         return super().work(burst, *args, **kwargs)
 
     @property
@@ -145,14 +150,13 @@ class ReliableWorkerMixin:
         return execution
 
     def perform_job(self, job: Job, queue: Queue, execution) -> bool:
+        if not self.is_horse:  # in-process: execute_job() already brackets the job
+            return super().perform_job(job, queue, execution)
         close_old_connections()
         try:
             return super().perform_job(job, queue, execution)
         finally:
-            if self.is_horse:
-                connections.close_all()  # the horse exits next: close the connection properly
-            else:
-                close_old_connections()
+            connections.close_all()  # the horse exits next: close the connection properly
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
         # RQ reads the payload here first; one that is not JSON raises DeserializationError.
@@ -279,6 +283,20 @@ class _BusyHeartbeat(threading.Thread):
     def stop(self) -> None:
         self._stopped.set()
         self.join(timeout=5)
+
+
+def relax_commit_durability(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """On PostgreSQL, let this worker's commits return before the WAL reaches the disk.
+
+    Every job commits twice (started, then finished); waiting for a disk flush each time costs
+    more than RQ's whole job. A PostgreSQL crash (not a worker's) may then lose the last fraction
+    of a second of job updates; the database stays consistent and reconcile passes run those jobs
+    again, as after any lost worker. It is the durability of the SQLite default (WAL,
+    synchronous=NORMAL). JOB_WORKER_DURABLE_COMMIT=true waits for every flush instead.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
 
 
 def describe_exit(status: int | None) -> str:

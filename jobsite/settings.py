@@ -109,10 +109,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 30,
         }
     )
-else:
-    # Per-request connections (CONN_MAX_AGE=0) unless told otherwise; health checks make reuse safe.
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Keep connections between requests and between jobs: opening one costs more than most jobs (a
+# PostgreSQL login; for SQLite, closing the last connection checkpoints the WAL). The health check
+# before each reuse replaces a connection the database dropped, e.g. across a database restart.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -155,13 +156,17 @@ RQ_QUEUES = {
 RQ = {
     # jobregistry hands jobs over in its own transaction.on_commit hook; django-rq must not defer again.
     "COMMIT_MODE": "auto",
-    # RQ's forking worker plus jobregistry's reconciling (jobregistry.worker.SimpleWorker runs jobs in-process).
-    "WORKER_CLASS": env.str("RQ_WORKER_CLASS", default="jobregistry.worker.Worker"),
+    # Jobs run in the worker process, with jobregistry's heartbeats and reconciling: several times the
+    # throughput of a fork per job (README, Performance). jobregistry.worker.Worker forks a work horse
+    # per job instead, for processors that leak memory or may crash the interpreter.
+    "WORKER_CLASS": env.str("RQ_WORKER_CLASS", default="jobregistry.worker.SimpleWorker"),
 }
 # A worker silent this long (seconds) is dead: its `started` jobs are retried or failed.
 JOB_STALE_AFTER: int = env.int("JOB_STALE_AFTER", default=60)
 # How often (seconds) the running workers reconcile records with Redis (see jobregistry/reconcile.py).
 JOB_RECONCILE_INTERVAL: int = env.int("JOB_RECONCILE_INTERVAL", default=15)
+# On PostgreSQL, should a worker's job-status commits wait for the WAL flush? See worker.py.
+JOB_WORKER_DURABLE_COMMIT: bool = env.bool("JOB_WORKER_DURABLE_COMMIT", default=False)
 # Django's Tasks API (`@task`, the django-tasks backport) runs on the job registry: every queue in
 # JOB_QUEUES, one attempt per task (OPTIONS "attempts" and "backoff" change that for a backend).
 TASKS = {"default": {"BACKEND": "jobregistry.tasks_backend.JobRegistryBackend"}}
