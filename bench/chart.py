@@ -26,8 +26,12 @@ def load(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def bars(ax, labels: list[str], values: list[float], title: str, target: float | None, target_label: str) -> None:
-    colours = ["#2f6fde" if target is None or v >= target else "#d1495b" for v in values]
+def bars(
+    ax, labels: list[str], values: list[float], title: str, target: float | None, target_label: str, ceiling=False
+) -> None:
+    """Horizontal bars; red where the target is missed (a floor, or a ceiling when `ceiling`)."""
+    missed = [target is not None and (v > target if ceiling else v < target) for v in values]
+    colours = ["#d1495b" if miss else "#2f6fde" for miss in missed]
     ax.barh(labels, values, color=colours)
     for y, v in enumerate(values):
         ax.text(v, y, f" {v:.2f}", va="center", fontsize=8)
@@ -57,7 +61,7 @@ def main() -> None:
         panels.append((labels, values, "OCR images/s", 0.9, "0.9"))
     if memory := load("memory"):
         labels = [f"RSS after {memory['jobs']} / after {memory['early']} jobs"]
-        panels.append((labels, [1 + memory["growth"]], "Worker memory growth", 1.1, "1.10 max"))
+        panels.append((labels, [1 + memory["growth"]], "Worker memory growth", 1.1, "1.10 max", True))
     if web := load("web"):
         labels = ["upload / plain view, median", "upload / plain view, p95"]
         panels.append((labels, [web["ratio_median"], web["ratio_p95"]], "Request latency under OCR load", None, ""))

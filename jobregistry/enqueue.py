@@ -69,19 +69,24 @@ def enqueue_job(
         priority=priority, job_id=job_id,
     )  # fmt: skip
 
-    with transaction.atomic():
-        if job_id is None:
-            record.save(force_insert=True)  # a fresh uuid cannot be taken: no lookup, no savepoint
-        else:
-            existing = JobRecord.objects.filter(pk=job_id).first()
-            if existing is not None:
-                return _same_job(existing, name)
-            try:
-                with transaction.atomic():  # a savepoint, so a lost race leaves the caller's transaction usable
-                    record.save(force_insert=True)
-            except IntegrityError:
-                return _same_job(JobRecord.objects.get(pk=job_id), name)
+    if job_id is None:
+        # A fresh random id cannot be taken: no lookup, no savepoint, no transaction of our own.
+        # In the caller's transaction the row commits with it; outside one it commits at once, and
+        # on_commit() then hands the job over straight away.
+        record.save(force_insert=True)
         # robust: the caller's work is committed by now; a failed hand-over must not raise into it.
+        transaction.on_commit(partial(hand_over, record, fresh=True), robust=True)
+        return record
+
+    with transaction.atomic():
+        existing = JobRecord.objects.filter(pk=job_id).first()
+        if existing is not None:
+            return _same_job(existing, name)
+        try:
+            with transaction.atomic():  # a savepoint, so a lost race leaves the caller's transaction usable
+                record.save(force_insert=True)
+        except IntegrityError:
+            return _same_job(JobRecord.objects.get(pk=job_id), name)
         transaction.on_commit(partial(hand_over, record), robust=True)
     return record
 

@@ -66,12 +66,21 @@ def ceil_to_second(moment: datetime) -> datetime:
     return whole if whole == moment else whole + timedelta(seconds=1)
 
 
-def hand_over(record: JobRecord) -> bool:
+def hand_over(record: JobRecord, *, fresh: bool = False) -> bool:
     """Put `record` on its RQ queue (or schedule it); on a Redis error mark it pending. True if Redis has it.
 
     A record already in Redis (handed over by someone else a moment ago) is left as it is.
+    fresh: the record was just created under a new random id, so Redis cannot hold it yet and the
+    uniqueness check (a Lua script per job) is skipped; a second delivery would still not run twice
+    (records.start_attempt() refuses it).
     """
     try:
+        if fresh:
+            # Everything in one pipeline: one round trip where RQ on its own makes two.
+            with get_redis().pipeline() as pipe:
+                _enqueue(get_queue(record.queue), record, pipeline=pipe)
+                pipe.execute()
+            return True
         return _enqueue_once(record)
     except RedisError as exc:
         reason = (
