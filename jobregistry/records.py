@@ -174,25 +174,34 @@ def _claim_waiting(job_id: str, worker_name: str, now: datetime) -> StartedAttem
     return StartedAttempt(job_id, row[0], row[1], row[2]) if row else None
 
 
-def _finish_in_one_statement(attempt: StartedAttempt, result: Any, now: datetime) -> bool | None:
-    """finish_attempt() on PostgreSQL as one statement; None elsewhere."""
+def _finish_fast(attempt: StartedAttempt, result: Any, now: datetime) -> bool | None:
+    """finish_attempt() as raw guarded statements; None where the ORM path must do it."""
     connection = transaction.get_connection()
-    if connection.vendor != "postgresql":
+    if connection.vendor not in ("postgresql", "sqlite"):
         return None
     quote = connection.ops.quote_name
     records_table, attempts_table = quote(JobRecord._meta.db_table), quote(JobAttempt._meta.db_table)
-    result_json = JobRecord._meta.get_field("result").get_db_prep_save(result, connection)
+    result_value = JobRecord._meta.get_field("result").get_db_prep_save(result, connection)
+    when = connection.ops.adapt_datetimefield_value(now)
+    finish = (
+        f"UPDATE {records_table} SET status = %s, result = %s, progress = 100, finished_at = %s, updated_at = %s, "
+        "error_type = '', error_message = '', error_traceback = '' WHERE id = %s AND status = %s AND attempts = %s"
+    )
+    finish_params = [JobStatus.FINISHED, result_value, when, when, attempt.record_id, JobStatus.STARTED, attempt.number]
+    log = f"UPDATE {attempts_table} SET outcome = %s, finished_at = %s WHERE id = %s"
+    log_params = [JobAttempt.Outcome.FINISHED, when, attempt.attempt_row_id]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH finished AS (UPDATE {records_table} SET status = %s, result = %s, progress = 100, "
-            "finished_at = %s, updated_at = %s, error_type = '', error_message = '', error_traceback = '' "
-            "WHERE id = %s AND status = %s AND attempts = %s RETURNING id), "
-            f"logged AS (UPDATE {attempts_table} SET outcome = %s, finished_at = %s WHERE id = %s) "
-            "SELECT count(*) FROM finished",
-            [JobStatus.FINISHED, result_json, now, now, attempt.record_id, JobStatus.STARTED, attempt.number,
-             JobAttempt.Outcome.FINISHED, now, attempt.attempt_row_id],
-        )  # fmt: skip
-        return bool(cursor.fetchone()[0])
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH finished AS ({finish} RETURNING id), logged AS ({log}) SELECT count(*) FROM finished",
+                [*finish_params, *log_params],
+            )
+            return bool(cursor.fetchone()[0])
+        with transaction.atomic():
+            cursor.execute(finish, finish_params)
+            updated = cursor.rowcount
+            cursor.execute(log, log_params)
+        return bool(updated)
 
 
 def _current(attempt: StartedAttempt):
@@ -212,7 +221,7 @@ def set_progress(attempt: StartedAttempt, percent: int, message: str = "") -> bo
 def finish_attempt(attempt: StartedAttempt, result: Any) -> bool:
     """The attempt succeeded: the record ends `finished` with `result`."""
     now = timezone.now()
-    done = _finish_in_one_statement(attempt, result, now)
+    done = _finish_fast(attempt, result, now)
     if done is not None:
         return done
     with transaction.atomic():
