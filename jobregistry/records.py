@@ -132,13 +132,20 @@ _CLAIM_SET = (
 )
 
 
-def _claim_waiting(job_id: str, worker_name: str, now: datetime) -> StartedAttempt | None:
-    """Begin the next attempt of a waiting record and log it; None when start_attempt() must decide."""
+def _raw_sql_target() -> tuple[Any, str, str] | None:
+    """(connection, quoted record table, quoted attempt table) where the raw fast paths apply, else None."""
     connection = transaction.get_connection()
     if connection.vendor not in ("postgresql", "sqlite"):
         return None
     quote = connection.ops.quote_name
-    records_table, attempts_table = quote(JobRecord._meta.db_table), quote(JobAttempt._meta.db_table)
+    return connection, quote(JobRecord._meta.db_table), quote(JobAttempt._meta.db_table)
+
+
+def _claim_waiting(job_id: str, worker_name: str, now: datetime) -> StartedAttempt | None:
+    """Begin the next attempt of a waiting record and log it; None when start_attempt() must decide."""
+    if (target := _raw_sql_target()) is None:
+        return None
+    connection, records_table, attempts_table = target
     waiting = sorted(WAITING_STATUSES)
     when = connection.ops.adapt_datetimefield_value(now)
     claim = (
@@ -176,11 +183,9 @@ def _claim_waiting(job_id: str, worker_name: str, now: datetime) -> StartedAttem
 
 def _finish_fast(attempt: StartedAttempt, result: Any, now: datetime) -> bool | None:
     """finish_attempt() as raw guarded statements; None where the ORM path must do it."""
-    connection = transaction.get_connection()
-    if connection.vendor not in ("postgresql", "sqlite"):
+    if (target := _raw_sql_target()) is None:
         return None
-    quote = connection.ops.quote_name
-    records_table, attempts_table = quote(JobRecord._meta.db_table), quote(JobAttempt._meta.db_table)
+    connection, records_table, attempts_table = target
     result_value = JobRecord._meta.get_field("result").get_db_prep_save(result, connection)
     when = connection.ops.adapt_datetimefield_value(now)
     finish = (
