@@ -22,6 +22,7 @@ from rq import get_current_job
 from . import liveness, records
 from .backoff import RetryPolicy
 from .context import JobContext
+from .db_health import run_first_statement
 from .errors import InvalidJobData, JobRegistryError, PermanentJobError
 from .models import JobRecord
 from .payload import check_json_value
@@ -44,15 +45,18 @@ def run_job(*args: Any, **kwargs: Any) -> Any:
     rq_job = get_current_job()
     job_id = rq_job.id if rq_job is not None else uuid.uuid4().hex
     retries_left = (rq_job.retries_left or 0) if rq_job is not None else 0
-    attempt = records.start_attempt(
-        job_id,
-        name=str(name)[: JobRecord._meta.get_field("name").max_length],
-        queue=rq_job.origin if rq_job is not None else "default",
-        data=data if isinstance(data, dict) else {"raw": repr(data)[:1000]},
-        worker_name=(rq_job.worker_name or "") if rq_job is not None else "",
-        max_attempts=retries_left + 1,
-        still_running_elsewhere=_still_running_check(rq_job),
-        create_missing=not (rq_job is not None and rq_job.meta.get(FROM_RECORD_META)),
+    # The job's first statement; a guarded claim, so sending it twice after a reconnect is safe.
+    attempt = run_first_statement(
+        lambda: records.start_attempt(
+            job_id,
+            name=str(name)[: JobRecord._meta.get_field("name").max_length],
+            queue=rq_job.origin if rq_job is not None else "default",
+            data=data if isinstance(data, dict) else {"raw": repr(data)[:1000]},
+            worker_name=(rq_job.worker_name or "") if rq_job is not None else "",
+            max_attempts=retries_left + 1,
+            still_running_elsewhere=_still_running_check(rq_job),
+            create_missing=not (rq_job is not None and rq_job.meta.get(FROM_RECORD_META)),
+        )
     )
     if attempt is None:
         return None  # canceled, already done, or running elsewhere: nothing to run, nothing to retry
