@@ -12,11 +12,13 @@ ReliableWorkerMixin goes in front of either RQ class and adds:
   payload that is not JSON (nothing is unpickled), an RQ job hash that cannot be read;
 - database connections handled per job as Django handles them per request: close_old_connections
   before and after every job, and no fork with an open connection;
-- a Redis outage is waited out: the worker reconnects instead of exiting.
+- a Redis outage is waited out: the worker reconnects instead of exiting;
+- fewer Redis round trips than RQ between jobs: a heartbeat is one pipeline, and a heartbeat or
+  state that repeats what the worker wrote under a second ago is not sent again (RecentWrites).
 
 Example:
-    python manage.py rqworker                                                # Worker: a work horse per job
-    python manage.py rqworker --worker-class jobregistry.worker.SimpleWorker  # jobs run in the worker
+    python manage.py rqworker                                           # SimpleWorker: jobs run in the worker
+    python manage.py rqworker --worker-class jobregistry.worker.Worker  # a work horse per job
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ class ReliableWorkerMixin:
         self._current_job_id = ""
         self._next_reconcile = 0.0
         self._burst = False
-        self._busy_heartbeat: _BusyHeartbeat | None = None
+        self._busy_heartbeat: _BusyHeartbeat | None = None  # SimpleWorker only, started by work()
+        self._recent_writes = RecentWrites()  # before RQ's __init__, which may set the state
         given = kwargs.get("exception_handlers") or []
         given = list(given) if isinstance(given, list | tuple) else [given]
         # Ours first: a handler of the project's that returns False must not hide a failure from the records.
@@ -83,7 +86,15 @@ class ReliableWorkerMixin:
         if not settings.JOB_WORKER_DURABLE_COMMIT:
             connection_created.connect(relax_commit_durability, dispatch_uid="jobregistry-worker-commit")
             connections.close_all()  # reopened with the setting on first use
-        return super().work(burst, *args, **kwargs)
+        if not self.forks:  # nothing else heartbeats while a SimpleWorker runs a job
+            self._busy_heartbeat = _BusyHeartbeat(self)
+            self._busy_heartbeat.start()
+        try:
+            return super().work(burst, *args, **kwargs)
+        finally:
+            if self._busy_heartbeat is not None:
+                self._busy_heartbeat.stop()
+                self._busy_heartbeat = None
 
     @property
     def dequeue_timeout(self) -> int:
@@ -137,16 +148,14 @@ class ReliableWorkerMixin:
             self.log.error("Worker %s: lost Redis while finishing job %s (%s).", self.name, job.id, exc)
         finally:
             if self._busy_heartbeat is not None:
-                self._busy_heartbeat.stop()
-                self._busy_heartbeat = None
+                self._busy_heartbeat.job_ended()
             self._current_job_id = ""
             close_old_connections()
 
     def prepare_execution(self, job: Job):
         execution = super().prepare_execution(job)
-        if not self.forks:  # nothing else heartbeats while a SimpleWorker runs a job
-            self._busy_heartbeat = _BusyHeartbeat(self, job, execution)
-            self._busy_heartbeat.start()
+        if self._busy_heartbeat is not None:
+            self._busy_heartbeat.job_started(job, execution)
         return execution
 
     def perform_job(self, job: Job, queue: Queue, execution) -> bool:
@@ -185,11 +194,25 @@ class ReliableWorkerMixin:
         if pipeline is not None:
             super().heartbeat(timeout, pipeline)
             pipeline.hset(self.key, CURRENT_JOB_FIELD, self._current_job_id)
+            self._recent_writes.note("heartbeat", self._current_job_id)
             return
-        with self._surviving_redis("heartbeat"), self.connection.pipeline() as pipe:
+        # RQ beats three times between one job and the next, a few milliseconds apart.
+        if timeout is None and self._recent_writes.repeats("heartbeat", self._current_job_id):
+            return
+        # One round trip, not RQ's three; the fields need no transaction.
+        with self._surviving_redis("heartbeat"), self.connection.pipeline(transaction=False) as pipe:
             super().heartbeat(timeout, pipe)
             pipe.hset(self.key, CURRENT_JOB_FIELD, self._current_job_id)
             pipe.execute()
+            self._recent_writes.note("heartbeat", self._current_job_id)
+
+    def set_state(self, state: str, pipeline=None) -> None:
+        # RQ sets IDLE after a job and again before the next dequeue: the second is a wasted round trip.
+        if pipeline is None and self._recent_writes.repeats("state", state):
+            self._state = state
+            return
+        super().set_state(state, pipeline)
+        self._recent_writes.note("state", state)
 
     def maintain_heartbeats(self, job: Job, execution) -> None:
         with self._surviving_redis("heartbeat"):
@@ -265,20 +288,64 @@ class ReliableWorkerMixin:
             close_old_connections()
 
 
-class _BusyHeartbeat(threading.Thread):
-    """Heartbeats for a SimpleWorker while its one thread runs a job."""
+class RecentWrites:
+    """Which worker fields this process wrote to Redis in the last `window` seconds, and with what.
 
-    def __init__(self, worker: ReliableWorkerMixin, job: Job, execution) -> None:
-        super().__init__(name=f"heartbeat-{job.id}", daemon=True)
-        self.worker, self.job, self.execution = worker, job, execution
+    Writing the same value again that soon tells nobody anything new: liveness is judged in tens of
+    seconds (JOB_STALE_AFTER), and only this worker writes its own hash.
+
+    Example:
+        >>> recent = RecentWrites()
+        >>> recent.note("state", "idle")
+        >>> recent.repeats("state", "idle"), recent.repeats("state", "busy")
+        (True, False)
+    """
+
+    def __init__(self, window: float = 1.0) -> None:
+        self.window = window
+        self._written: dict[str, tuple[object, float]] = {}
+
+    def note(self, field: str, value: object) -> None:
+        self._written[field] = (value, time.monotonic())
+
+    def repeats(self, field: str, value: object) -> bool:
+        """True if `field` was last written with `value` less than `window` seconds ago."""
+        last = self._written.get(field)
+        return last is not None and last[0] == value and time.monotonic() - last[1] < self.window
+
+
+class _BusyHeartbeat(threading.Thread):
+    """Heartbeats for a SimpleWorker while its one thread runs a job: one thread for the worker's life.
+
+    A thread per job cost more than a no-op job's whole record keeping (start and join each time).
+    The lock keeps a beat from landing after its job ended: RQ's beat puts the job back in the
+    started registry, where it would later be taken for abandoned.
+    """
+
+    def __init__(self, worker: ReliableWorkerMixin) -> None:
+        super().__init__(name=f"heartbeat-{worker.name}", daemon=True)
+        self.worker = worker
+        self._running: tuple[Job, Any] | None = None
+        self._lock = threading.Lock()
         self._stopped = threading.Event()
+
+    def job_started(self, job: Job, execution: Any) -> None:
+        with self._lock:
+            self._running = (job, execution)
+
+    def job_ended(self) -> None:
+        with self._lock:  # waits for a beat in flight
+            self._running = None
 
     def run(self) -> None:
         while not self._stopped.wait(self.worker._timing.heartbeat_every):
-            try:
-                self.worker.maintain_heartbeats(self.job, self.execution)
-            except Exception:  # keep beating; the next one may get through
-                self.worker.log.exception("Worker %s: heartbeat failed.", self.worker.name)
+            with self._lock:
+                if self._running is None:
+                    continue  # idle: the work loop heartbeats between dequeue waits
+                try:
+                    self.worker.maintain_heartbeats(*self._running)
+                except Exception:  # keep beating; the next one may get through
+                    self.worker.log.exception("Worker %s: heartbeat failed.", self.worker.name)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -313,8 +380,8 @@ def describe_exit(status: int | None) -> str:
 
 
 class Worker(ReliableWorkerMixin, rq.worker.Worker):
-    """RQ's forking worker (a work horse per job) with jobregistry's guarantees; the default."""
+    """RQ's forking worker (a work horse per job) with jobregistry's guarantees."""
 
 
 class SimpleWorker(ReliableWorkerMixin, rq.worker.SimpleWorker):
-    """RQ's SimpleWorker (jobs run in the worker process) with jobregistry's guarantees."""
+    """RQ's SimpleWorker (jobs run in the worker process) with jobregistry's guarantees; the default."""

@@ -13,6 +13,7 @@ from rq import Queue
 from rq.job import Job
 
 from jobregistry import TERMINAL_STATUSES, JobRecord, JobStatus, enqueue_job
+from jobregistry.liveness import CURRENT_JOB_FIELD
 from jobregistry.models import JobAttempt
 
 from .conftest import enqueue_private
@@ -171,3 +172,34 @@ def test_jobs_enqueued_in_bulk_all_run(worker):
     done = [wait_for_end(r.pk) for r in records]
     assert [d.result["echo"]["n"] for d in done] == list(range(20))
     assert {d.status for d in done} == {JobStatus.FINISHED}
+
+
+def test_the_workers_hash_names_the_job_while_it_runs_and_clears_it_after(worker, redis_conn):
+    record = enqueue_job("test:sleep", {"seconds": 2})
+    fields = (f"rq:worker:{worker.name}", "state", CURRENT_JOB_FIELD)
+    wait_until(lambda: redis_conn.hmget(*fields) == [b"busy", record.pk.encode()], what="the worker busy on the job")
+    assert wait_for_end(record.pk).status == JobStatus.FINISHED
+    wait_until(lambda: redis_conn.hmget(*fields) == [b"idle", b""], what="the worker idle, on no job")
+
+
+def test_a_worker_skips_repeating_a_write_it_just_made_but_sends_every_change(redis_conn):
+    from jobregistry.worker import SimpleWorker
+
+    worker = SimpleWorker(["default"], connection=redis_conn, name=f"test-unit-{uuid.uuid4().hex[:8]}")
+    try:
+        worker.set_state("idle")
+        worker.heartbeat()
+        redis_conn.hdel(worker.key, "state", CURRENT_JOB_FIELD, "last_heartbeat")  # so a write would show
+        worker.set_state("idle")
+        worker.heartbeat()
+        assert redis_conn.hmget(worker.key, "state", CURRENT_JOB_FIELD, "last_heartbeat") == [None, None, None]
+
+        worker.set_state("busy")
+        worker._current_job_id = "job-1"
+        worker.heartbeat()
+        assert redis_conn.hmget(worker.key, "state", CURRENT_JOB_FIELD) == [b"busy", b"job-1"]
+        redis_conn.hdel(worker.key, "last_heartbeat")
+        worker.heartbeat(timeout=90)  # an explicit timeout is always sent
+        assert redis_conn.hget(worker.key, "last_heartbeat") is not None
+    finally:
+        redis_conn.delete(worker.key)

@@ -2,10 +2,10 @@
 
 With no arguments it works every configured queue (JOB_QUEUES, in priority order), runs the
 scheduler (so retries with backoff and delayed jobs need no extra flag), reads jobs as JSON and
-uses jobregistry's worker class (jobregistry.worker.Worker unless settings.RQ['WORKER_CLASS']
+uses jobregistry's worker class (jobregistry.worker.SimpleWorker unless settings.RQ['WORKER_CLASS']
 names another), which hands back the jobs of dead workers and relays jobs Redis missed.
-Every django-rq flag still works (`--worker-class jobregistry.worker.SimpleWorker` runs jobs
-without forking); `--without-scheduler` turns the scheduler off.
+Every django-rq flag still works (`--worker-class jobregistry.worker.Worker` forks a work horse
+per job); `--without-scheduler` turns the scheduler off.
 
 Example:
     python manage.py rqworker                # all queues, scheduler on
@@ -23,7 +23,7 @@ from django_rq.workers import get_worker_class
 from jobregistry.worker import ReliableWorkerMixin
 
 JSON_SERIALIZER = "rq.serializers.JSONSerializer"
-DEFAULT_WORKER_CLASS = "jobregistry.worker.Worker"
+DEFAULT_WORKER_CLASS = "jobregistry.worker.SimpleWorker"
 
 logger = logging.getLogger("jobregistry.worker")
 
