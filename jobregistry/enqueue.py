@@ -24,6 +24,7 @@ from .backoff import RetryPolicy
 from .errors import InvalidJobOptions
 from .models import JobRecord, JobStatus
 from .payload import to_json_payload
+from .records import insert_new
 from .registry import JobType, registry, validate_job_name
 from .transport import hand_over, hand_over_many
 
@@ -73,7 +74,7 @@ def enqueue_job(
         # A fresh random id cannot be taken: no lookup, no savepoint, no transaction of our own.
         # In the caller's transaction the row commits with it; outside one it commits at once, and
         # on_commit() then hands the job over straight away.
-        record.save(force_insert=True)
+        insert_new(record)
         # robust: the caller's work is committed by now; a failed hand-over must not raise into it.
         transaction.on_commit(partial(hand_over, record, fresh=True), robust=True)
         return record

@@ -156,7 +156,9 @@ def hand_over_many(records: list[JobRecord]) -> int:
     if not records:
         return 0
     try:
-        with get_redis().pipeline(transaction=False) as pipe:  # one round trip; the records are the truth
+        # One round trip, and one MULTI/EXEC: a connection lost halfway must not leave job hashes that
+        # are in no queue (a reconcile pass would take them for delivered and never send them again).
+        with get_redis().pipeline() as pipe:
             for record in records:
                 _enqueue(get_queue(record.queue), record, pipeline=pipe)
             pipe.execute()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import redis.connection
 from django.contrib.auth.models import Permission
 from django.test import override_settings
 from rest_framework.authtoken.models import Token
@@ -119,6 +120,26 @@ def test_post_an_upload_with_ocr_on_links_its_job(users, worker):
     job = response.json()["job"]
     assert job["status"] in {"queued", "started", "finished"}
     assert wait_for_end(job["id"]).status == JobStatus.FINISHED
+
+
+def test_an_upload_waits_on_no_ocr_and_on_one_redis_round_trip_its_job_hand_over(users, redis_conn, monkeypatch):
+    from jobregistry.connection import get_queue
+
+    # Once per process, not per upload: a new connection's HELLO and RQ's INFO for the server version.
+    get_queue("default").get_redis_server_version()
+    sent: list[bytes] = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(b"".join(command) if isinstance(command, list | tuple) else command)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    response = post_upload(client_for(users["ada"]))
+    assert response.status_code == 201
+    assert response.json()["job"]["status"] == "queued"  # no worker runs here: nothing waited for one
+    assert len(sent) == 1, sent  # the hand-over pipeline, MULTI ... EXEC
+    assert b"MULTI" in sent[0] and response.json()["job"]["id"].encode() in sent[0]
 
 
 @pytest.mark.parametrize(

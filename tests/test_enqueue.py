@@ -11,7 +11,8 @@ import uuid
 import zlib
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
@@ -120,6 +121,19 @@ def test_the_record_is_written_and_the_job_reaches_redis_as_json(redis_conn):
     assert func == "jobregistry.runner.run_job"
     assert args == ["test:echo", {"n": 1}]
     assert record.pk in ScheduledJobRegistry("default", connection=redis_conn).get_job_ids()
+
+
+def test_the_record_is_one_insert_and_comes_back_as_a_saved_row(redis_conn):
+    with CaptureQueriesContext(connection) as queries:  # Django's cursor: query logs and wrappers see it
+        record = enqueue_job("test:echo", {"n": 1}, priority=-3, delay=AN_HOUR_MS)  # no worker touches it
+    assert [query["sql"].split()[0] for query in queries] == ["INSERT"]
+    stored = JobRecord.objects.get(pk=record.pk)
+    assert (stored.enqueued_at, stored.updated_at, stored.priority) == (record.enqueued_at, record.updated_at, -3)
+    assert stored.enqueued_at is not None and stored.data == {"n": 1}
+    record.validate_unique()  # a saved row, not a new one clashing with itself
+    record.priority = 5
+    record.save()
+    assert JobRecord.objects.get(pk=record.pk).priority == 5
 
 
 def test_a_rolled_back_transaction_leaves_neither_record_nor_job(redis_conn):

@@ -210,3 +210,25 @@ def test_a_database_restart_between_jobs_costs_no_job(private_redis, spawn_worke
     assert terminated >= 1, "the worker held a database connection between jobs"
     assert [(d.status, d.attempts) for d in done] == [(JobStatus.FINISHED, 1), (JobStatus.FINISHED, 1)]
     assert worker.process.poll() is None
+
+
+def test_the_per_job_statements_bind_on_the_server_and_still_show_in_djangos_query_log():
+    from django.test.utils import CaptureQueriesContext
+
+    from jobregistry import enqueue_job, records
+
+    with CaptureQueriesContext(connection) as queries:
+        record = enqueue_job("test:echo", {"n": 1}, delay=3_600_000)  # scheduled: no worker takes it
+        attempt = records.start_attempt(record.pk, name="test:echo", queue="default", data={}, worker_name="w-test")
+        assert records.finish_attempt(attempt, {"ok": True})
+    statements = [query["sql"] for query in queries]
+    assert [sql.split()[0] for sql in statements] == ["INSERT", "WITH", "WITH"], statements
+    assert "$1" in statements[0]  # bound on the server (Django's own cursors quote values into the text)
+    done = JobRecord.objects.get(pk=record.pk)
+    assert (done.status, done.attempts, done.result, done.worker_name) == (
+        JobStatus.FINISHED,
+        1,
+        {"ok": True},
+        "w-test",
+    )
+    assert list(done.attempt_log.values_list("outcome", flat=True)) == [JobAttempt.Outcome.FINISHED]
