@@ -46,10 +46,10 @@ def bars(
 def main() -> None:
     panels = []
     if throughput := load("throughput"):
-        rows = [r for r in throughput["rows"] if not r[1].startswith("raw")]
-        labels = [f"{r[0]}: {r[1]} x{r[2]}" for r in rows]
-        values = [float(r[5]) for r in rows]
-        panels.append((labels, values, "Job throughput per process vs raw RQ (same class)", 0.8, "0.8"))
+        rows = [r for r in throughput["rows"] if r["worker"].startswith("ours")]
+        labels = [f"{r['database']}: {r['worker']} x{r['processes']}" for r in rows]
+        values = [r["vs_raw"] for r in rows]
+        panels.append((labels, values, "Job throughput vs raw RQ (same class, same processes)", 0.8, "0.8"))
     if enqueue := load("enqueue"):
         rows = [r for r in enqueue["rows"] if not r[1].startswith("raw")]
         labels = [f"{r[0]}: {r[1]}" for r in rows]

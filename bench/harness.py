@@ -11,14 +11,19 @@ Example:
 
 from __future__ import annotations
 
+import concurrent.futures
+import multiprocessing
 import os
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -44,14 +49,33 @@ def bench_env(db: str = "sqlite", **extra: str) -> dict[str, str]:
 
 
 def setup_django(env: dict[str, str]) -> None:
-    """Configure Django in this process with the benchmark settings of `env`."""
-    for key in ("DJANGO_SETTINGS_MODULE", "BENCH_REDIS_URL", "BENCH_DATABASE_URL"):
-        if key in env:
-            os.environ[key] = env[key]
+    """Configure Django in this process with the benchmark settings of `env`.
+
+    Django reads its settings once per process, so another database needs another process
+    (in_fresh_process()); asking for it here is an error, not a silent run on the first one.
+    """
+    keys = ("DJANGO_SETTINGS_MODULE", "BENCH_REDIS_URL", "BENCH_DATABASE_URL")
+    wanted = {key: env.get(key) for key in keys}
+    if (apps := sys.modules.get("django.apps")) is not None and apps.apps.ready:
+        if {key: os.environ.get(key) for key in keys} != wanted:
+            raise RuntimeError("Django is already set up here with other settings; use in_fresh_process()")
+        return
+    for key, value in wanted.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
+
+
+def in_fresh_process(func: Callable[..., T], *args: object) -> T:
+    """func(*args) in a new Python process (spawned, not forked): one Django setup per database."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(func, *args).result()
 
 
 def manage(*args: str) -> list[str]:

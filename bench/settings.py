@@ -15,12 +15,14 @@ os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-01
 os.environ["DEBUG"] = "false"  # DEBUG keeps every SQL query in memory: never benchmark with it
 os.environ.setdefault("OCR_ENABLED", "true")
 os.environ.setdefault("MEDIA_ROOT", str(_HERE / ".bench-media"))
+os.environ.setdefault("STATIC_ROOT", str(_HERE / ".bench-static"))  # WhiteNoise warns about a missing one
 os.environ.setdefault("JOBREGISTRY_LOG_LEVEL", "WARNING")
 os.environ["ALLOWED_HOSTS"] = "127.0.0.1,localhost"
 os.environ["SECURE_SSL_REDIRECT"] = "false"  # the web benchmark talks plain HTTP on loopback
 os.environ["ENV_FILE"] = ""  # a developer's .env must not change what is measured
 
 from jobsite.settings import *  # noqa: E402,F403
-from jobsite.settings import LOGGING  # noqa: E402
+from jobsite.settings import LOGGING, STATIC_ROOT  # noqa: E402
 
 LOGGING["loggers"]["rq.worker"] = {"level": "WARNING"}
+Path(STATIC_ROOT).mkdir(exist_ok=True)

@@ -7,8 +7,9 @@ For each database it runs, on the same Redis:
   ours         `manage.py rqworker --burst`, `jobs:ping` jobs through enqueue_job(), each
                recording started and finished (with its attempt) in the database;
   django-rq    django-rq's own default `rqworker` (forking, pickle) on raw no-op jobs;
-and ours again with more worker processes. Throughput is jobs / (last end - first start), read
-from RQ's job hashes, so process start-up is not counted for anyone.
+and raw RQ and ours again with more worker processes (by default as many as there are cores).
+Throughput is jobs / (last end - first start), read from RQ's job hashes, so process start-up is
+not counted for anyone.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bench.harness import (
     PYTHON,
     ROOT,
     bench_env,
+    in_fresh_process,
     manage,
     median,
     reset_state,
@@ -63,7 +65,7 @@ def worker_classes(override: str | None) -> tuple[str, str]:
     return f"{rq_base.__module__}.{rq_base.__qualname__}", f"{cls.__module__}.{cls.__qualname__}"
 
 
-def measure(db: str, jobs: int, worker_counts: list[int], worker_class: str | None, rounds: int) -> list[tuple]:
+def measure(db: str, jobs: int, worker_counts: list[int], worker_class: str | None, rounds: int) -> list[dict]:
     env = bench_env(db)
     reset_state(env)
     setup_django(env)
@@ -74,37 +76,56 @@ def measure(db: str, jobs: int, worker_counts: list[int], worker_class: str | No
     class_args = ["--worker-class", our_class] if worker_class else []
     redis_url = env["BENCH_REDIS_URL"]
     json = "rq.serializers.JSONSerializer"
+    raw_label = f"raw RQ ({rq_class.rsplit('.', 1)[1]})"
     ours_label = f"ours ({our_class.rsplit('.', 1)[1]})"
+    django_rq_label = "django-rq default (Worker, pickle)"
+    raw_worker = [PYTHON, "-m", "rq.cli", "worker", "--burst", "-q", "--url", redis_url, "-w", rq_class,
+                  "--serializer", json, "default"]  # fmt: skip
+    # Every contender's jobs/s, one entry per round, keyed by (label, processes).
     runs: dict[tuple[str, int], list[float]] = {}
 
-    def record(label: str, processes: int, rate: float) -> None:
-        runs.setdefault((label, processes), []).append(rate)
+    def record(label: str, processes: int, ids: list[str]) -> None:
+        runs.setdefault((label, processes), []).append(jobs / rq_span(ids))
 
-    # Rounds alternate the contenders, so a noisy neighbour slows each of them alike.
+    # Rounds alternate the contenders, so a noisy neighbour slows each of them alike; each round's
+    # ratios are taken within the round, and the medians of those are reported.
     for _ in range(rounds):
-        ids = raw_jobs(jobs, json)
-        run_workers([[PYTHON, "-m", "rq.cli", "worker", "--burst", "-q", "--url", redis_url, "-w", rq_class,
-                      "--serializer", json, "default"]], env)  # fmt: skip
-        record(f"raw RQ ({rq_class.rsplit('.', 1)[1]})", 1, jobs / rq_span(ids))
         for count in worker_counts:
+            ids = raw_jobs(jobs, json)
+            run_workers([raw_worker] * count, env)
+            record(raw_label, count, ids)
             ids = our_jobs(jobs)
-            run_workers([manage("rqworker", "--burst", "-v0", *class_args) for _ in range(count)], env)
-            record(ours_label, count, jobs / rq_span(ids))
+            run_workers([manage("rqworker", "--burst", "-v0", *class_args)] * count, env)
+            record(ours_label, count, ids)
         if db == "postgres":
             ids = our_jobs(jobs)
             durable = {**env, "JOB_WORKER_DURABLE_COMMIT": "true"}
             run_workers([manage("rqworker", "--burst", "-v0", *class_args)], durable)
-            record(f"{ours_label}, JOB_WORKER_DURABLE_COMMIT", 1, jobs / rq_span(ids))
+            record(f"{ours_label}, JOB_WORKER_DURABLE_COMMIT", 1, ids)
         ids = raw_jobs(jobs, "rq.serializers.DefaultSerializer")
         run_workers([[PYTHON, str(ROOT / "bench" / "django_rq_worker.py"), "--burst"]], env)
-        record("django-rq default (Worker, pickle)", 1, jobs / rq_span(ids))
+        record(django_rq_label, 1, ids)
 
-    medians = {key: median(values) for key, values in runs.items()}
-    raw = next(value for (label, _), value in medians.items() if label.startswith("raw"))
-    return [
-        (db, label, processes, f"{rate:,.0f}", f"{rate / raw:.2f}", f"{rate / (raw * processes):.2f}")
-        for (label, processes), rate in medians.items()
-    ]
+    def paired(label: str, processes: int, base_label: str, base_processes: int) -> float:
+        """Median over rounds of (label's jobs/s / base's jobs/s) within the same round."""
+        return median([a / b for a, b in zip(runs[label, processes], runs[base_label, base_processes], strict=True)])
+
+    rows = []
+    for (label, processes), rates in runs.items():
+        same_count = processes if (raw_label, processes) in runs else 1
+        rows.append(
+            {
+                "database": db,
+                "worker": label,
+                "processes": processes,
+                "jobs_per_s": median(rates),
+                "vs_raw": paired(label, processes, raw_label, same_count),
+                "vs_one_process": paired(label, processes, label, 1) if (label, 1) in runs else None,
+                "ours_vs_it": paired(ours_label, 1, label, 1) if processes == 1 else None,
+                "spread": (min(rates), max(rates)),
+            }
+        )
+    return rows
 
 
 def main() -> None:
@@ -113,14 +134,39 @@ def main() -> None:
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
     parser.add_argument("--workers", nargs="+", type=int, default=[1, os.cpu_count() or 2])
     parser.add_argument("--worker-class", help="run ours with this class instead of the default")
-    parser.add_argument("--rounds", type=int, default=3, help="runs of each contender; medians are reported")
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each contender; medians are reported")
     args = parser.parse_args()
     rows = []
     for db in args.db:
-        rows += measure(db, args.jobs, sorted(set(args.workers)), args.worker_class, args.rounds)
-    print(f"\nJob throughput, {args.jobs} no-op jobs per run, median of {args.rounds} rounds, {os.cpu_count()} cores")
-    print(table(rows, ["database", "worker", "processes", "jobs/s", "vs raw RQ", "per process vs raw"]))
-    write_result("throughput", {"jobs": args.jobs, "rows": rows})
+        rows += in_fresh_process(measure, db, args.jobs, sorted(set(args.workers)), args.worker_class, args.rounds)
+    print(
+        f"\nJob throughput, {args.jobs} no-op jobs per run, {args.rounds} rounds, {os.cpu_count()} cores.\n"
+        "Ratios are medians of ratios taken within each round; 'vs raw RQ' compares with raw RQ running the "
+        "same number of processes."
+    )
+
+    def fmt(value: float | None, spec: str = ".2f") -> str:
+        return "" if value is None else format(value, spec)
+
+    print(
+        table(
+            [
+                (
+                    r["database"],
+                    r["worker"],
+                    r["processes"],
+                    f"{r['jobs_per_s']:,.0f}",
+                    f"{r['spread'][0]:,.0f}-{r['spread'][1]:,.0f}",
+                    fmt(r["vs_raw"]),
+                    fmt(r["vs_one_process"]) if r["processes"] > 1 else "",
+                    fmt(r["ours_vs_it"]) if not r["worker"].startswith("ours") else "",
+                )
+                for r in rows
+            ],
+            ["database", "worker", "processes", "jobs/s", "range", "vs raw RQ", "vs 1 process", "ours (1) vs it"],
+        )
+    )
+    write_result("throughput", {"jobs": args.jobs, "rounds": args.rounds, "rows": rows})
 
 
 if __name__ == "__main__":
