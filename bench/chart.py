@@ -50,6 +50,14 @@ def main() -> None:
         labels = [f"{r['database']}: {r['worker']} x{r['processes']}" for r in rows]
         values = [r["vs_raw"] for r in rows]
         panels.append((labels, values, "Job throughput vs raw RQ (same class, same processes)", 0.8, "0.8"))
+        scaling = [r for r in throughput["rows"] if r["vs_one_process"] is not None and r["processes"] > 1]
+        labels = [f"{r['database']}: {r['worker']} x{r['processes']}" for r in scaling]
+        values = [r["vs_one_process"] for r in scaling]
+        panels.append((labels, values, "More processes vs one (raw RQ: what the machine allows)", None, ""))
+        rivals = [r for r in throughput["rows"] if r["worker"].startswith("django-rq")]
+        labels = [f"{r['database']}: ours (1 process) vs {r['worker']}" for r in rivals]
+        values = [r["ours_vs_it"] for r in rivals]
+        panels.append((labels, values, "Our default worker vs django-rq's default rqworker", 1.0, "1.0 even"))
     if enqueue := load("enqueue"):
         rows = [r for r in enqueue["rows"] if not r[1].startswith("raw")]
         labels = [f"{r[0]}: {r[1]}" for r in rows]

@@ -16,7 +16,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import bench_env, in_fresh_process, median, redis, reset_state, setup_django, table, write_result
+from bench.harness import (
+    bench_env,
+    in_fresh_process,
+    median,
+    paired_ratio,
+    redis,
+    reset_state,
+    setup_django,
+    table,
+    write_result,
+)
 
 
 def rate(count: int, func) -> float:
@@ -51,8 +61,7 @@ def measure(db: str, jobs: int, rounds: int) -> list[tuple]:
         redis().flushdb()
     raw = rates["raw RQ queue.enqueue()"]
     return [
-        (db, label, f"{median(values):,.0f}", f"{median([v / r for v, r in zip(values, raw, strict=True)]):.2f}")
-        for label, values in rates.items()
+        (db, label, f"{median(values):,.0f}", f"{paired_ratio(values, raw):.2f}") for label, values in rates.items()
     ]
 
 

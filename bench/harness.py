@@ -135,6 +135,17 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
+def paired_ratio(values: Sequence[float], base: Sequence[float]) -> float:
+    """Median over rounds of values[i] / base[i]: each ratio taken within one round, so a machine
+    that is slow for a while slows both sides of it alike.
+
+    Example:
+        >>> paired_ratio([90, 45], [100, 50])
+        0.9
+    """
+    return median([value / other for value, other in zip(values, base, strict=True)])
+
+
 def percentile(values: Sequence[float], pct: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))

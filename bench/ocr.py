@@ -24,6 +24,7 @@ from bench.harness import (
     bench_env,
     manage,
     median,
+    paired_ratio,
     reset_state,
     rq_span,
     run_workers,
@@ -93,18 +94,15 @@ def main() -> None:
         for count in counts:
             ours[count].append(through_workers(images, count, env))
 
-    def paired(values: list[float], base: list[float]) -> float:
-        return median([v / b for v, b in zip(values, base, strict=True)])
-
     rows = [("bare pytesseract loop", 1, f"{median(bare):.2f}", "1.00", "")]
     for count in counts:
-        vs_one = f"{paired(ours[count], ours[counts[0]]):.2f}" if count != counts[0] else ""
+        vs_one = f"{paired_ratio(ours[count], ours[counts[0]]):.2f}" if count != counts[0] else ""
         rows.append(
             (
                 "upload -> ocr:process -> rqworker",
                 count,
                 f"{median(ours[count]):.2f}",
-                f"{paired(ours[count], bare):.2f}",
+                f"{paired_ratio(ours[count], bare):.2f}",
                 vs_one,
             )
         )

@@ -28,6 +28,7 @@ from bench.harness import (
     in_fresh_process,
     manage,
     median,
+    paired_ratio,
     reset_state,
     rq_span,
     run_workers,
@@ -107,8 +108,7 @@ def measure(db: str, jobs: int, worker_counts: list[int], worker_class: str | No
         record(django_rq_label, 1, ids)
 
     def paired(label: str, processes: int, base_label: str, base_processes: int) -> float:
-        """Median over rounds of (label's jobs/s / base's jobs/s) within the same round."""
-        return median([a / b for a, b in zip(runs[label, processes], runs[base_label, base_processes], strict=True)])
+        return paired_ratio(runs[label, processes], runs[base_label, base_processes])
 
     rows = []
     for (label, processes), rates in runs.items():
