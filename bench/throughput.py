@@ -145,8 +145,8 @@ def main() -> None:
         "same number of processes."
     )
 
-    def fmt(value: float | None, spec: str = ".2f") -> str:
-        return "" if value is None else format(value, spec)
+    def fmt(value: float | None) -> str:
+        return "" if value is None else f"{value:.2f}"
 
     print(
         table(
