@@ -262,9 +262,17 @@ def forgetful_redis(tmp_path) -> Iterator[RedisServer]:
 
 @pytest.fixture
 def postgres_only() -> None:
-    """Skip, loudly, unless the test database is PostgreSQL (bin/test runs a PostgreSQL pass)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: bin/test runs these with TEST_DATABASE_URL=postgres://... in a second pass")
+    """Skip, loudly, unless the test database is PostgreSQL (bin/test runs a PostgreSQL pass).
+
+    Under REQUIRE_POSTGRES (CI) a PostgreSQL test that finds another database fails instead: a
+    skip there would mean the PostgreSQL pass silently stopped happening.
+    """
+    if connection.vendor == "postgresql":
+        return
+    message = "needs PostgreSQL: bin/test runs these with TEST_DATABASE_URL=postgres://... in a second pass"
+    if os.environ.get("REQUIRE_POSTGRES"):
+        pytest.fail(f"{message} (REQUIRE_POSTGRES is set, so this is a failure, not a skip)")
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
