@@ -27,11 +27,21 @@ def load(name: str) -> dict | None:
 
 
 def bars(
-    ax, labels: list[str], values: list[float], title: str, target: float | None, target_label: str, ceiling=False
+    ax,
+    labels: list[str],
+    values: list[float],
+    title: str,
+    target: float | None,
+    target_label: str,
+    ceiling=False,
+    references: frozenset[int] = frozenset(),
 ) -> None:
-    """Horizontal bars; red where the target is missed (a floor, or a ceiling when `ceiling`)."""
+    """Horizontal bars; red where the target is missed (a floor, or a ceiling when `ceiling`).
+
+    references: indexes of bars that are not ours but a yardstick (grey, never judged).
+    """
     missed = [target is not None and (v > target if ceiling else v < target) for v in values]
-    colours = ["#d1495b" if miss else "#2f6fde" for miss in missed]
+    colours = ["#9a9a9a" if i in references else "#d1495b" if miss else "#2f6fde" for i, miss in enumerate(missed)]
     ax.barh(labels, values, color=colours)
     for y, v in enumerate(values):
         ax.text(v, y, f" {v:.2f}", va="center", fontsize=8)
@@ -61,7 +71,11 @@ def main() -> None:
     if enqueue := load("enqueue"):
         rows = [r for r in enqueue["rows"] if not r[1].startswith("raw")]
         labels = [f"{r[0]}: {r[1]}" for r in rows]
-        panels.append((labels, [float(r[3]) for r in rows], "Enqueue throughput vs raw RQ single", 0.5, "0.5 single"))
+        floors = frozenset(i for i, r in enumerate(rows) if r[1].startswith("floor"))
+        panels.append(
+            (labels, [float(r[3]) for r in rows], "Enqueue throughput vs raw RQ single (grey: the floor)", 0.5,
+             "0.5 single", False, floors)
+        )  # fmt: skip
     if ocr := load("ocr"):
         rows = ocr["rows"][1:]
         labels = [f"{r[1]} worker(s) vs bare loop" for r in rows] + [f"{r[1]} workers vs 1" for r in rows[1:]]

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from .backoff import RetryPolicy
 from .errors import WorkerLost, error_type_name
+from .hot_cursor import hot_cursor
 from .models import RUNNABLE_STATUSES, WAITING_STATUSES, JobAttempt, JobRecord, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -125,10 +126,10 @@ def insert_new(record: JobRecord) -> None:
     """Write a record just built by enqueue_job(): record.save(force_insert=True), minus the ORM's compiling.
 
     enqueue_job() runs once per job, often in a loop, and compiling the INSERT through the ORM
-    each time cost a quarter of the write on SQLite. The statement is written straight from the
-    model's columns (a few microseconds); each value still goes through its field's pre_save()
-    and get_db_prep_save(), as in save(). Like bulk_create() (enqueue_jobs()), it sends no
-    pre_save/post_save signals. It runs through a Django cursor (_hot_cursor()), so query
+    each time cost a quarter of the write on SQLite. The statement is built once from the model's
+    columns (_insert_statement()); each value still goes through its field's pre_save() and
+    get_db_prep_save(), as in save(). Like bulk_create() (enqueue_jobs()), it sends no
+    pre_save/post_save signals. It runs through a Django cursor (hot_cursor()), so query
     logging, assertNumQueries and execute wrappers see it.
     """
     if (target := _raw_sql_target()) is None:
@@ -136,12 +137,27 @@ def insert_new(record: JobRecord) -> None:
         return
     connection, records_table, _ = target
     fields = JobRecord._meta.concrete_fields
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     params = [field.get_db_prep_save(field.pre_save(record, True), connection) for field in fields]
-    with _hot_cursor(connection) as cursor:
-        cursor.execute(f"INSERT INTO {records_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", params)
+    with hot_cursor(connection) as cursor:
+        cursor.execute(_insert_statement(connection, records_table), params)
     record._state.adding = False  # as save() leaves it: a saved row of this database
     record._state.db = connection.alias
+
+
+# insert_new()'s statement per (database vendor, table): built once, then the very same string
+# object every time. psycopg keeps a statement's value adapters on the cursor for as long as the
+# cursor runs that same object again (hot_cursor() keeps the cursor), not for an equal new string.
+_INSERT_STATEMENTS: dict[tuple[str, str], str] = {}
+
+
+def _insert_statement(connection: Any, table: str) -> str:
+    key = (connection.vendor, table)
+    if (statement := _INSERT_STATEMENTS.get(key)) is None:
+        fields = JobRecord._meta.concrete_fields
+        columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+        statement = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+        _INSERT_STATEMENTS[key] = statement
+    return statement
 
 
 # The worker's hot path: every job's first and last writes. Where the database allows it they are
@@ -181,7 +197,7 @@ def _claim_waiting(job_id: str, worker_name: str, now: datetime) -> StartedAttem
         "error_type, error_message, error_traceback) "
     )
     attempt_params = [JobAttempt.Outcome.RUNNING, when, worker_name]
-    with _hot_cursor(connection) as cursor:
+    with hot_cursor(connection) as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"WITH claimed AS ({claim}), logged AS ({insert}"
@@ -218,7 +234,7 @@ def _finish_fast(attempt: StartedAttempt, result: Any, now: datetime) -> bool | 
     finish_params = [JobStatus.FINISHED, result_value, when, when, attempt.record_id, JobStatus.STARTED, attempt.number]
     log = f"UPDATE {attempts_table} SET outcome = %s, finished_at = %s WHERE id = %s"
     log_params = [JobAttempt.Outcome.FINISHED, when, attempt.attempt_row_id]
-    with _hot_cursor(connection) as cursor:
+    with hot_cursor(connection) as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"WITH finished AS ({finish} RETURNING id), logged AS ({log}) SELECT count(*) FROM finished",
@@ -230,29 +246,6 @@ def _finish_fast(attempt: StartedAttempt, result: Any, now: datetime) -> bool | 
             updated = cursor.rowcount
             cursor.execute(log, log_params)
         return bool(updated)
-
-
-def _hot_cursor(connection: Any):
-    """A Django cursor for the statements run once per job; on psycopg 3 it binds on the server.
-
-    Django's cursors bind parameters on the client (psycopg's ClientCursor): quoting a dozen values
-    into the statement's text costs more than PostgreSQL takes to run these small writes. This is
-    the cursor Django's own `server_side_binding` option would give every query of the project,
-    made for these statements only and wrapped as Django wraps its cursors, so query logging,
-    execute wrappers and error translation still apply. No statement is prepared (Django turns
-    psycopg's preparing off), so connection poolers in transaction mode are not affected.
-    """
-    if connection.vendor != "postgresql" or connection.Database.__name__ != "psycopg":
-        return connection.cursor()
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    # What connection.cursor() does before it creates Django's client-binding cursor.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
-        raw = ServerBindingCursor(connection.connection)
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 
 
 def _current(attempt: StartedAttempt):

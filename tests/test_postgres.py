@@ -232,3 +232,33 @@ def test_the_per_job_statements_bind_on_the_server_and_still_show_in_djangos_que
         "w-test",
     )
     assert list(done.attempt_log.values_list("outcome", flat=True)) == [JobAttempt.Outcome.FINISHED]
+
+
+def test_the_hot_statements_share_one_cursor_per_connection_and_survive_errors_and_reconnects():
+    from django.db import IntegrityError
+
+    from jobregistry import enqueue_job, records
+    from jobregistry.hot_cursor import hot_cursor
+
+    def raw_cursor():
+        with hot_cursor(transaction.get_connection()) as cursor:
+            return cursor.cursor
+
+    first = enqueue_job("test:echo", {"n": 1}, delay=3_600_000)  # scheduled: no worker takes it
+    shared = raw_cursor()
+    second = enqueue_job("test:echo", {"n": 2}, delay=3_600_000)
+    assert raw_cursor() is shared and not shared.closed
+
+    # A failed statement (a duplicate id) raises Django's error and leaves the cursor usable.
+    duplicate = JobRecord(id=first.pk, name="test:echo", data={})
+    with pytest.raises(IntegrityError):
+        records.insert_new(duplicate)
+    third = enqueue_job("test:echo", {"n": 3}, delay=3_600_000)
+    assert raw_cursor() is shared
+
+    # After a reconnect the new connection gets a cursor of its own; the old one is never reused.
+    connection.close()
+    fourth = enqueue_job("test:echo", {"n": 4}, delay=3_600_000)
+    assert raw_cursor() is not shared
+    rows = JobRecord.objects.filter(pk__in=[r.pk for r in (first, second, third, fourth)])
+    assert sorted(rows.values_list("data__n", flat=True)) == [1, 2, 3, 4]
