@@ -8,6 +8,9 @@ seconds (one process at a time) and by `manage.py reconcile_jobs`, sets them str
 2. unsent: `queued`, `scheduled` and `retrying` records unchanged for JOB_STALE_AFTER seconds that
    Redis does not hold (the process died between commit and hand-over, or Redis lost data) are
    handed over again; those RQ failed without running them are marked failed with RQ's reason.
+   So are jobs stranded in Redis: RQ has them as queued or scheduled, but they are in no list or
+   schedule a worker reads (a worker that listens to several queues was killed between taking
+   the job off its queue and marking it started), seen so on two passes JOB_STALE_AFTER apart.
 3. stale: `started` records whose worker has not heartbeated for JOB_STALE_AFTER seconds are
    handed back. If RQ still shows the job started, RQ's own abandoned-job handling
    (StartedJobRegistry.cleanup) retries or fails it, and handlers.record_abandoned_job writes that
@@ -49,12 +52,16 @@ from .connection import get_queue
 from .handlers import record_abandoned_job
 from .models import JobRecord, JobStatus
 from .timing import Timing
-from .transport import hand_over
+from .transport import hand_over, remove_from_redis
 
 logger = logging.getLogger(__name__)
 
 LOCK_KEY = "jobregistry:reconcile:lock"
 CURSOR_KEY = "jobregistry:reconcile:unsent-cursor"
+STRANDED_KEY = "jobregistry:reconcile:stranded"  # job id -> when a pass first saw it stranded
+# A queue is read for stranded jobs only while it is at most this long: a longer queue is a backlog
+# (its jobs are expected to wait), and its jobs are checked once it has drained.
+STRANDED_SCAN_MAX = 1000
 BATCH = 500  # records looked at per sweep and pass; a pass must stay well inside its lock's lifetime
 RQ_FAILED_STATUSES = frozenset({RQStatus.FAILED, RQStatus.STOPPED, RQStatus.CANCELED})
 REQUEUED_STATUSES = frozenset({RQStatus.QUEUED, RQStatus.SCHEDULED, RQStatus.DEFERRED, RQStatus.CREATED})
@@ -65,7 +72,7 @@ class Report:
     """What one pass did."""
 
     relayed: int = 0  # pending records handed to Redis
-    sent_again: int = 0  # waiting records Redis did not hold, handed over again
+    sent_again: int = 0  # waiting records Redis did not hold (or held where no worker looks), handed over again
     failed_by_rq: int = 0  # waiting records RQ had failed without running, marked failed
     handed_back: int = 0  # started records of dead workers, retried or failed
     redis_down: bool = False
@@ -170,6 +177,7 @@ class _Pass:
 
         seen = self._rq_states([job_id for job_id, _, _ in batch])
         dead: dict[str, list[str]] = defaultdict(list)
+        waiting_in_redis: list[tuple[str, str]] = []
         for (job_id, queue_name, _), (status, worker) in zip(batch, seen, strict=True):
             if status is None:
                 self._send_again(job_id)
@@ -181,16 +189,88 @@ class _Pass:
                     self.report.failed_by_rq += 1
             elif status == RQStatus.STARTED and not self._alive_on(worker, job_id):
                 dead[queue_name].append(job_id)  # its worker died before it recorded the attempt
+            elif status in (RQStatus.QUEUED, RQStatus.SCHEDULED):
+                waiting_in_redis.append((job_id, queue_name))
         for queue_name, job_ids in dead.items():
             self._hand_back_through_rq(queue_name, job_ids)
+        for job_id, queue_name in self._stranded(waiting_in_redis):
+            # hand_over() leaves alone a job Redis already has, so the stranded one goes first.
+            if remove_from_redis(queue_name, job_id):
+                self._send_again(job_id, why="Redis had it in no list or schedule a worker reads")
 
-    def _send_again(self, job_id: str) -> None:
+    def _stranded(self, candidates: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The (job id, queue) of `candidates` that no worker will ever take.
+
+        Candidates are jobs whose RQ hash says queued or scheduled. A queued job must be in its
+        queue's list (or the intermediate list a single-queue worker moves it to), a scheduled one in
+        its queue's schedule. One look is not enough: a worker takes a job off the list a moment
+        before it marks it started, and RQ's scheduler moves a due job in several commands. So,
+        like RQ's own intermediate-list cleanup, a job counts as stranded only if a pass at least
+        JOB_STALE_AFTER earlier saw it stranded too.
+        """
+        if not candidates:
+            return []
+        seen_now = self._stranded_now(candidates)
+        first_seen = {as_text(job_id): float(at) for job_id, at in self.conn.hgetall(STRANDED_KEY).items()}
+        confirmed = [
+            (job_id, name) for job_id, name in candidates
+            if job_id in seen_now and first_seen.get(job_id, float("inf")) <= self.cutoff.timestamp()
+        ]  # fmt: skip
+        # Forget what is settled or acted on; remember what is seen stranded for the first time.
+        forget = [job_id for job_id, _ in candidates if job_id in first_seen and job_id not in seen_now]
+        forget += [job_id for job_id, _ in confirmed]
+        first = {job_id: self.now.timestamp() for job_id in seen_now if job_id not in first_seen}
+        with self.conn.pipeline(transaction=False) as pipe:
+            if forget:
+                pipe.hdel(STRANDED_KEY, *forget)
+            if first:
+                pipe.hset(STRANDED_KEY, mapping=first)
+                pipe.expire(STRANDED_KEY, 24 * 3600)  # ids of records that went away meanwhile
+            pipe.execute()
+        return confirmed
+
+    def _stranded_now(self, candidates: list[tuple[str, str]]) -> set[str]:
+        """Ids of `candidates` that Redis has as queued or scheduled but in no list or schedule, now.
+
+        Queues longer than STRANDED_SCAN_MAX are not read (see there).
+        """
+        names = sorted({name for _, name in candidates})
+        with self.conn.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.llen(self.queues[name].key)
+            lengths = pipe.execute()
+        # A backlog's list is not even read; the MULTI below checks the length again at its own moment.
+        names = [name for name, length in zip(names, lengths, strict=True) if length <= STRANDED_SCAN_MAX]
+        # One MULTI: each job's status and the lists it should be in are read at the same moment.
+        with self.conn.pipeline(transaction=True) as pipe:
+            for name in names:
+                queue = self.queues[name]
+                pipe.llen(queue.key)
+                pipe.lrange(queue.key, 0, STRANDED_SCAN_MAX - 1)
+                pipe.lrange(queue.intermediate_queue_key, 0, -1)
+            for job_id, name in candidates:
+                pipe.hget(Job.key_for(job_id), "status")
+                pipe.zscore(self.queues[name].scheduled_job_registry.key, job_id)
+            replies = pipe.execute()
+        listed: dict[str, set[str]] = {}  # only queues short enough to be read whole
+        for index, name in enumerate(names):
+            length, ids, intermediate = replies[3 * index : 3 * index + 3]
+            if length <= STRANDED_SCAN_MAX:
+                listed[name] = {as_text(job_id) for job_id in (*ids, *intermediate)}
+        found = set()
+        rest = replies[3 * len(names) :]
+        for (job_id, name), status, score in zip(candidates, rest[::2], rest[1::2], strict=True):
+            status = as_text(status) if status else None
+            in_no_list = status == RQStatus.QUEUED and name in listed and job_id not in listed[name]
+            if in_no_list or (status == RQStatus.SCHEDULED and score is None):
+                found.add(job_id)
+        return found
+
+    def _send_again(self, job_id: str, why: str = "Redis does not hold it") -> None:
         record = self.records().filter(pk=job_id, updated_at__lt=self.cutoff).first()
         if record is None or record.status not in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.RETRYING):
             return
-        logger.warning(
-            "Job %s (%s) is %s but Redis does not hold it; handing it over again.", job_id, record.name, record.status
-        )
+        logger.warning("Job %s (%s) is %s but %s; handing it over again.", job_id, record.name, record.status, why)
         if hand_over(record):
             self.report.sent_again += 1
 

@@ -7,13 +7,18 @@ asks of production), which the tests stop and start again while workers run.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from rq.job import Job
 from rq.queue import Queue
 
 from jobregistry import JobRecord, JobStatus
+from jobregistry import reconcile as reconcile_module
 from jobregistry.models import JobAttempt
+from jobregistry.reconcile import STRANDED_KEY, reconcile
+from jobregistry.timing import Timing
 from jobregistry.transport import hand_over
 
 from .conftest import PRIVATE_QUEUE, enqueue_private, run_manage
@@ -146,3 +151,71 @@ def test_a_leftover_rq_job_of_an_earlier_run_is_replaced_not_mistaken_for_this_o
     again = Job.fetch(record.pk, connection=private_redis.conn)
     assert again.get_status() == "queued"
     assert Queue(PRIVATE_QUEUE, connection=private_redis.conn).get_job_ids() == [record.pk]
+
+
+def test_a_job_stranded_in_redis_by_a_killed_worker_is_found_and_run_once(private_redis, spawn_worker):
+    # A worker of several queues takes a job off its queue (BLPOP) and is killed before it marks the
+    # job started: RQ's hash still says queued, but the job is in no list a worker reads.
+    record = enqueue_private("test:echo", {"stranded": "queued"})
+    scheduled = enqueue_private("test:echo", {"stranded": "scheduled"}, delay=1000)
+    queue = Queue(PRIVATE_QUEUE, connection=private_redis.conn)
+    assert private_redis.conn.lrem(queue.key, 1, record.pk) == 1
+    assert private_redis.conn.zrem(queue.scheduled_job_registry.key, scheduled.pk) == 1  # lost from the schedule
+    assert {Job.fetch(r.pk, connection=private_redis.conn).get_status() for r in (record, scheduled)} == {
+        "queued",
+        "scheduled",
+    }
+
+    spawn_worker(redis=private_redis)
+    done = [wait_for_end(r.pk) for r in (record, scheduled)]
+    waited = [(d.started_at - d.enqueued_at).total_seconds() for d in done]
+    print(f"\n[stranded in Redis] 2 jobs in no list/schedule; ran {waited[0]:.1f} s, {waited[1]:.1f} s after enqueue")
+    assert [(d.status, d.result["echo"]) for d in done] == [
+        (JobStatus.FINISHED, {"stranded": "queued"}),
+        (JobStatus.FINISHED, {"stranded": "scheduled"}),
+    ]
+    assert JobAttempt.objects.filter(record__in=done).count() == 2
+
+
+def test_a_stranded_job_is_sent_again_only_when_two_passes_far_enough_apart_saw_it(private_redis):
+    record = enqueue_private("test:echo", {"n": 1})  # no worker runs here
+    JobRecord.objects.filter(pk=record.pk).update(updated_at=timezone.now() - timedelta(seconds=30))
+    queue = Queue(PRIVATE_QUEUE, connection=private_redis.conn)
+    private_redis.conn.lrem(queue.key, 1, record.pk)
+    timing = Timing(stale_after=1, reconcile_every=1)
+
+    assert reconcile(timing=timing).sent_again == 0  # first sighting: a worker may be starting it right now
+    assert reconcile(timing=timing).sent_again == 0  # seen again, but too soon after the first
+    assert queue.get_job_ids() == []
+    time.sleep(1.1)
+    assert reconcile(timing=timing).sent_again == 1
+    assert queue.get_job_ids() == [record.pk]
+    assert Job.fetch(record.pk, connection=private_redis.conn).get_status() == "queued"
+    assert reconcile(timing=timing).sent_again == 0  # back in its queue: nothing more to do
+    assert not private_redis.conn.exists(STRANDED_KEY)
+
+
+def test_jobs_waiting_in_their_queue_or_schedule_or_a_long_queue_are_left_alone(private_redis, monkeypatch):
+    monkeypatch.setattr(reconcile_module, "STRANDED_SCAN_MAX", 3)
+    timing = Timing(stale_after=1, reconcile_every=1)
+    queued = enqueue_private("test:echo", {"n": 1})
+    scheduled = enqueue_private("test:echo", {"n": 2}, delay=3_600_000)
+    stranded = enqueue_private("test:echo", {"n": 3})
+    JobRecord.objects.update(updated_at=timezone.now() - timedelta(seconds=30))
+    queue = Queue(PRIVATE_QUEUE, connection=private_redis.conn)
+    private_redis.conn.lrem(queue.key, 1, stranded.pk)
+    # A backlog: the queue is longer than the sweep reads, so a job missing from it is not judged yet.
+    private_redis.conn.rpush(queue.key, *[f"backlog-{n}" for n in range(3)])
+
+    for _ in range(2):
+        assert reconcile(timing=timing).sent_again == 0
+        time.sleep(1.1)
+    assert queue.get_job_ids() == [queued.pk, *[f"backlog-{n}" for n in range(3)]]
+    assert scheduled.pk in queue.scheduled_job_registry.get_job_ids()
+
+    private_redis.conn.lrem(queue.key, 0, "backlog-0")  # the backlog drains below the limit
+    assert reconcile(timing=timing).sent_again == 0  # first sighting
+    time.sleep(1.1)
+    assert reconcile(timing=timing).sent_again == 1
+    assert sorted(queue.get_job_ids()) == sorted([queued.pk, "backlog-1", "backlog-2", stranded.pk])
+    assert scheduled.pk in queue.scheduled_job_registry.get_job_ids()
