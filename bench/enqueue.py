@@ -46,21 +46,18 @@ def rate(count: int, func) -> float:
 def bare_insert(connection, record) -> Callable[[], None]:
     """A call that INSERTs a copy of `record`'s row (a new id each time) through the driver itself.
 
-    The values are converted by the model's fields once, here; each call only swaps the id and
-    executes, committed at once (Django keeps its connections in autocommit). On PostgreSQL the
-    cursor binds on the server, as records.insert_new() does.
+    The statement and values are built once, here, as records.insert_new() builds them; each call
+    only swaps the id and executes, committed at once (Django keeps its connections in autocommit).
+    On PostgreSQL the cursor binds on the server, as insert_new()'s does.
     """
     from jobregistry.models import JobRecord
+    from jobregistry.records import insert_statement
 
-    fields = JobRecord._meta.concrete_fields
-    values = [field.get_db_prep_save(field.pre_save(record, True), connection) for field in fields]
-    id_index = [field.attname for field in fields].index("id")
-    placeholder = "?" if connection.vendor == "sqlite" else "%s"
-    sql = (
-        f"INSERT INTO {connection.ops.quote_name(JobRecord._meta.db_table)} "
-        f"({', '.join(connection.ops.quote_name(field.column) for field in fields)}) "
-        f"VALUES ({', '.join([placeholder] * len(fields))})"
-    )
+    table = connection.ops.quote_name(JobRecord._meta.db_table)
+    sql, values = insert_statement(record, connection, table)  # the statement enqueue_job() runs
+    if connection.vendor == "sqlite":
+        sql = sql.replace("%s", "?")  # what Django's SQLite cursor does on the way to the driver
+    id_index = [field.attname for field in JobRecord._meta.concrete_fields].index("id")
     connection.ensure_connection()
     driver = connection.connection
     if connection.vendor == "postgresql":

@@ -35,7 +35,7 @@ def hot_cursor(connection: Any) -> Iterator[Any]:
     kept cursor. Side by side, that took enqueue_job() on PostgreSQL from 0.88 to 0.94 of a bare
     driver INSERT plus a raw RQ enqueue (bench/enqueue.py's floor).
     """
-    if connection.vendor != "postgresql" or connection.Database.__name__ != "psycopg":
+    if not _on_psycopg3(connection):
         with connection.cursor() as cursor:
             yield cursor
         return
@@ -45,6 +45,14 @@ def hot_cursor(connection: Any) -> Iterator[Any]:
     connection.validate_thread_sharing()
     raw = _server_binding_cursor(connection)
     yield connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
+def _on_psycopg3(connection: Any) -> bool:
+    if connection.vendor != "postgresql":
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3  # importable only with a PostgreSQL driver
+
+    return is_psycopg3
 
 
 def _server_binding_cursor(connection: Any) -> Any:

@@ -235,30 +235,22 @@ class _Pass:
         Queues longer than STRANDED_SCAN_MAX are not read (see there).
         """
         names = sorted({name for _, name in candidates})
-        with self.conn.pipeline(transaction=False) as pipe:
-            for name in names:
-                pipe.llen(self.queues[name].key)
-            lengths = pipe.execute()
-        # A backlog's list is not even read; the MULTI below checks the length again at its own moment.
-        names = [name for name, length in zip(names, lengths, strict=True) if length <= STRANDED_SCAN_MAX]
         # One MULTI: each job's status and the lists it should be in are read at the same moment.
         with self.conn.pipeline(transaction=True) as pipe:
             for name in names:
                 queue = self.queues[name]
-                pipe.llen(queue.key)
-                pipe.lrange(queue.key, 0, STRANDED_SCAN_MAX - 1)
+                pipe.lrange(queue.key, 0, STRANDED_SCAN_MAX)  # one more than the limit: tells a backlog
                 pipe.lrange(queue.intermediate_queue_key, 0, -1)
             for job_id, name in candidates:
                 pipe.hget(Job.key_for(job_id), "status")
                 pipe.zscore(self.queues[name].scheduled_job_registry.key, job_id)
             replies = pipe.execute()
+        lists, rest = replies[: 2 * len(names)], replies[2 * len(names) :]
         listed: dict[str, set[str]] = {}  # only queues short enough to be read whole
-        for index, name in enumerate(names):
-            length, ids, intermediate = replies[3 * index : 3 * index + 3]
-            if length <= STRANDED_SCAN_MAX:
+        for name, ids, intermediate in zip(names, lists[::2], lists[1::2], strict=True):
+            if len(ids) <= STRANDED_SCAN_MAX:
                 listed[name] = {as_text(job_id) for job_id in (*ids, *intermediate)}
         found = set()
-        rest = replies[3 * len(names) :]
         for (job_id, name), status, score in zip(candidates, rest[::2], rest[1::2], strict=True):
             status = as_text(status) if status else None
             in_no_list = status == RQStatus.QUEUED and name in listed and job_id not in listed[name]

@@ -127,7 +127,7 @@ def insert_new(record: JobRecord) -> None:
 
     enqueue_job() runs once per job, often in a loop, and compiling the INSERT through the ORM
     each time cost a quarter of the write on SQLite. The statement is built once from the model's
-    columns (_insert_statement()); each value still goes through its field's pre_save() and
+    columns (insert_statement()); each value still goes through its field's pre_save() and
     get_db_prep_save(), as in save(). Like bulk_create() (enqueue_jobs()), it sends no
     pre_save/post_save signals. It runs through a Django cursor (hot_cursor()), so query
     logging, assertNumQueries and execute wrappers see it.
@@ -136,28 +136,33 @@ def insert_new(record: JobRecord) -> None:
         record.save(force_insert=True)
         return
     connection, records_table, _ = target
-    fields = JobRecord._meta.concrete_fields
-    params = [field.get_db_prep_save(field.pre_save(record, True), connection) for field in fields]
     with hot_cursor(connection) as cursor:
-        cursor.execute(_insert_statement(connection, records_table), params)
+        cursor.execute(*insert_statement(record, connection, records_table))
     record._state.adding = False  # as save() leaves it: a saved row of this database
     record._state.db = connection.alias
 
 
-# insert_new()'s statement per (database vendor, table): built once, then the very same string
+# insert_statement()'s text per (database vendor, table): built once, then the very same string
 # object every time. psycopg keeps a statement's value adapters on the cursor for as long as the
 # cursor runs that same object again (hot_cursor() keeps the cursor), not for an equal new string.
 _INSERT_STATEMENTS: dict[tuple[str, str], str] = {}
 
 
-def _insert_statement(connection: Any, table: str) -> str:
+def insert_statement(record: JobRecord, connection: Any, table: str) -> tuple[str, list[Any]]:
+    """The INSERT (with %s placeholders) that writes `record` into `table` (quoted), and its values.
+
+    Each value goes through its field's pre_save() and get_db_prep_save(), as in save().
+
+    Example:
+        >>> sql, params = insert_statement(record, connection, '"jobregistry_jobrecord"')
+    """
+    fields = JobRecord._meta.concrete_fields
     key = (connection.vendor, table)
     if (statement := _INSERT_STATEMENTS.get(key)) is None:
-        fields = JobRecord._meta.concrete_fields
         columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
         statement = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
         _INSERT_STATEMENTS[key] = statement
-    return statement
+    return statement, [field.get_db_prep_save(field.pre_save(record, True), connection) for field in fields]
 
 
 # The worker's hot path: every job's first and last writes. Where the database allows it they are
